@@ -1,0 +1,100 @@
+"""`digest demo`: the whole pipeline, offline, on bundled sample feeds.
+
+    write sample feeds (dated relative to now) -> serve them on 127.0.0.1
+    -> feeds.yaml pointing at them -> fetch -> draft -> a stand-in editor picks the top
+    candidates -> render the email -> publish the archive
+
+The demo folder is marked as such; an existing folder is reused only if it carries the
+mark, so the demo never overwrites a real project.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from digest import draft, pipeline, samples
+from digest.config import CONFIG_NAME, load_config
+from digest.errors import UsageError
+from digest.fsutil import atomic_write
+
+DEMO_MARK = ".digest-demo"
+REPO_CONFIG = Path(__file__).resolve().parent.parent / CONFIG_NAME
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    email_html: Path
+    site_index: Path
+    draft: Path
+    items: int
+    candidates: int
+    seconds: float
+
+
+def prepare_folder(directory: Path) -> None:
+    """Create the demo folder, or clear one that an earlier demo made."""
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / DEMO_MARK).exists():
+            raise UsageError(
+                f"{directory} exists and is not a demo folder; give `digest demo` a new "
+                "or empty folder so nothing of yours is overwritten"
+            )
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / DEMO_MARK).write_text("made by `digest demo`; safe to delete\n")
+
+
+def demo_config_text(feeds: list[samples.SampleFeed], base_url: str) -> str:
+    """The project's real feeds.yaml with its feed list swapped for the local sample feeds."""
+    yaml = YAML(typ="rt")
+    yaml.width = 120
+    document = yaml.load(REPO_CONFIG.read_text(encoding="utf-8"))
+    entries = CommentedSeq()
+    for feed in feeds:
+        entry = CommentedMap()
+        entry["name"] = feed.name
+        entry["url"] = base_url + feed.filename
+        entry["lang"] = feed.lang
+        entry["kind"] = feed.kind
+        entries.append(entry)
+    document["feeds"] = entries
+    from io import StringIO
+
+    out = StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def run_demo(directory: Path, *, picks: int, now: datetime) -> DemoResult:
+    started = time.perf_counter()
+    directory = Path(directory).resolve()
+    prepare_folder(directory)
+    feed_dir = directory / "sample-feeds"
+    feeds = samples.write_sample_feeds(feed_dir, now=now)
+    content_types = {feed.filename: feed.content_type for feed in feeds}
+    with samples.serve_directory(feed_dir, content_types) as base_url:
+        atomic_write(directory / CONFIG_NAME, demo_config_text(feeds, base_url))
+        config = load_config(directory)
+        run = pipeline.run_fetch(config, now=now, show_progress=False)
+    issue_date = draft.next_issue_date(config, now.astimezone(config.tz).date())
+    pipeline.run_draft(config, issue_date, now=now)
+    candidates = draft.candidate_ids(config, issue_date)
+    draft.set_status(config, issue_date, {cid: "picked" for cid in candidates[:picks]}, now=now)
+    pipeline.run_render(config, issue_date, now=now)
+    pipeline.run_publish(config, issue_date, now=now)
+    issue_dir = draft.issue_dir(config, issue_date)
+    return DemoResult(
+        email_html=issue_dir / "email.html",
+        site_index=config.site_dir / "index.html",
+        draft=draft.draft_path(config, issue_date),
+        items=sum(report.items for report in run.feeds),
+        candidates=len(candidates),
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,64 @@
+"""The stages glued in order, nothing else.
+
+    digest fetch    config.feeds --fetch.fetch_into_store--> store (items, feed health)
+                    (conditional GETs, parse in a process pool, upsert; one report per feed)
+    digest draft    store.items_between(window) --filter.select_candidates--> candidates
+                    --draft.refresh_draft--> issues/DATE/draft.yaml (merged, never clobbered)
+    digest run      fetch, then draft
+    digest render   draft.load_issue --render.render_issue--> issues/DATE/email.{html,txt,eml}
+    digest publish  archive.publish: freeze the issue, render it, rebuild site/
+
+The clock (`now`) is passed in everywhere so every decision can be replayed in tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from digest import archive, draft, fetch, filter, render
+from digest.config import Config
+from digest.models import DraftSummary, RunReport
+from digest.store import Store
+
+
+def store_path(config: Config) -> Path:
+    return config.state_dir / "digest.sqlite"
+
+
+def run_fetch(config: Config, *, now: datetime, show_progress: bool = False) -> RunReport:
+    with Store.open(store_path(config)) as store:
+        return fetch.fetch_into_store(config, store, now=now, show_progress=show_progress)
+
+
+def run_draft(
+    config: Config,
+    issue_date: date,
+    *,
+    now: datetime,
+    since: date | None = None,
+    until: date | None = None,
+) -> DraftSummary:
+    window = draft.issue_window(config, issue_date, since=since, until=until)
+    with Store.open(store_path(config)) as store:
+        items = store.items_between(window.start, window.end)
+        health = store.feed_health(config.feeds, now)
+    candidates = filter.select_candidates(items, config.rules, now=now)
+    return draft.refresh_draft(config, window, candidates, health=health, now=now)
+
+
+def run_render(config: Config, issue_date: date, *, now: datetime) -> list[Path]:
+    issue = draft.load_issue(config, issue_date)
+    rendered = render.render_issue(issue, config, now=now)
+    return render.write_rendered(rendered, draft.issue_dir(config, issue_date))
+
+
+def run_publish(
+    config: Config,
+    issue_date: date,
+    *,
+    now: datetime,
+    force: bool = False,
+    note: str | None = None,
+) -> Path:
+    return archive.publish(config, issue_date, now=now, force=force, note=note)
