@@ -85,8 +85,9 @@ def _latest_issue_date(config: Config, given: datetime | None) -> date:
         return given.date()
     dated = sorted(p.parent.name for p in config.issues_dir.glob("*/draft.yaml"))
     if not dated:
-        raise DigestError(f"no draft in {config.issues_dir}; run `digest draft` first",
-                          path=config.issues_dir)
+        raise DigestError(
+            f"no draft in {config.issues_dir}; run `digest draft` first", path=config.issues_dir
+        )
     return date.fromisoformat(dated[-1])
 
 
@@ -106,8 +107,11 @@ def main(verbose: int) -> None:
 
 @main.command()
 @project_option
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: only on a terminal).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: only on a terminal).",
+)
 def fetch(project: Path, progress: bool | None) -> None:
     """Pull every feed of feeds.yaml into the store.
 
@@ -115,9 +119,9 @@ def fetch(project: Path, progress: bool | None) -> None:
     Example:
         digest fetch --project ~/alliance
     """
+    config = _config(project)
     from digest import pipeline, report
 
-    config = _config(project)
     show = sys.stderr.isatty() if progress is None else progress
     run = pipeline.run_fetch(config, now=utc_now(), show_progress=show)
     report.print_fetch_summary(run)
@@ -126,32 +130,45 @@ def fetch(project: Path, progress: bool | None) -> None:
 @main.command()
 @project_option
 @date_option("Issue date (YYYY-MM-DD); default: the next issue date of the cadence.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Start of the news window (default: window_days before the date).")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="End of the news window, exclusive (default: the issue date).")
-def draft(project: Path, issue_date: datetime | None, since: datetime | None,
-          until: datetime | None) -> None:
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Start of the news window (default: window_days before the date).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="End of the news window, exclusive (default: the issue date).",
+)
+def draft(
+    project: Path, issue_date: datetime | None, since: datetime | None, until: datetime | None
+) -> None:
     """Build or refresh issues/DATE/draft.yaml, keeping every edit of the editor.
 
     \b
     Example:
         digest draft --date 2026-12-01
     """
+    config = _config(project)
     from digest import pipeline, report
 
-    config = _config(project)
     when = _issue_date(config, issue_date)
-    summary = pipeline.run_draft(config, when, now=utc_now(),
-                                 since=_as_date(since), until=_as_date(until))
+    summary = pipeline.run_draft(
+        config, when, now=utc_now(), since=_as_date(since), until=_as_date(until)
+    )
     report.print_draft_summary(summary)
 
 
 @main.command()
 @project_option
 @date_option("Issue date (YYYY-MM-DD); default: the next issue date of the cadence.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: only on a terminal).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: only on a terminal).",
+)
 def run(project: Path, issue_date: datetime | None, progress: bool | None) -> None:
     """Fetch, then draft: the one-shot form of the scheduled job.
 
@@ -159,9 +176,9 @@ def run(project: Path, issue_date: datetime | None, progress: bool | None) -> No
     Example (from cron):
         digest run --project /srv/alliance
     """
+    config = _config(project)
     from digest import pipeline, report
 
-    config = _config(project)
     show = sys.stderr.isatty() if progress is None else progress
     report.print_fetch_summary(pipeline.run_fetch(config, now=utc_now(), show_progress=show))
     when = _issue_date(config, issue_date)
@@ -178,9 +195,9 @@ def status(project: Path, as_json: bool) -> None:
     Example:
         digest status --json | jq '.feeds[] | select(.consecutive_failures > 0)'
     """
+    config = _config(project)
     from digest import report
 
-    config = _config(project)
     data = report.status_data(config, now=utc_now())
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -224,9 +241,9 @@ def render(project: Path, issue_date: datetime | None) -> None:
     Example:
         digest render --date 2026-12-01
     """
+    config = _config(project)
     from digest import pipeline
 
-    config = _config(project)
     when = _latest_issue_date(config, issue_date)
     for path in pipeline.run_render(config, when, now=utc_now()):
         click.echo(str(path))
@@ -243,9 +260,9 @@ def preview(project: Path, issue_date: datetime | None, port: int) -> None:
     Example:
         digest preview --port 8001   # then open http://127.0.0.1:8001/
     """
+    config = _config(project)
     from digest import preview as preview_server
 
-    config = _config(project)
     when = _latest_issue_date(config, issue_date)
     click.echo(f"Preview of {when} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
     preview_server.serve_preview(config, when, host="127.0.0.1", port=port)
@@ -264,9 +281,9 @@ def publish(project: Path, issue_date: datetime | None, force: bool, note: str |
         digest publish --date 2026-12-01
         digest publish --date 2026-12-01 --force --note "Corrected the date of the 2+2."
     """
+    config = _config(project)
     from digest import pipeline
 
-    config = _config(project)
     when = _latest_issue_date(config, issue_date)
     page = pipeline.run_publish(config, when, now=utc_now(), force=force, note=note)
     click.echo(str(page))
@@ -275,13 +292,28 @@ def publish(project: Path, issue_date: datetime | None, force: bool, note: str |
 @main.command()
 @project_option
 @date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
-@click.option("--to", "recipients", multiple=True, metavar="ADDRESS",
-              help="Send a proof to this address (repeatable).")
-@click.option("--list", "list_csv", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Send the issue to every address of this CSV (column `email`).")
+@click.option(
+    "--to",
+    "recipients",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Send a proof to this address (repeatable).",
+)
+@click.option(
+    "--list",
+    "list_csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Send the issue to every address of this CSV (column `email`).",
+)
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files instead.")
-def send(project: Path, issue_date: datetime | None, recipients: tuple[str, ...],
-         list_csv: Path | None, dry_run: bool) -> None:
+def send(
+    project: Path,
+    issue_date: datetime | None,
+    recipients: tuple[str, ...],
+    list_csv: Path | None,
+    dry_run: bool,
+) -> None:
     """Send a proof (--to) or the issue to a subscriber list (--list); resumes if interrupted.
 
     \b
@@ -314,9 +346,9 @@ def schedule(project: Path, list_only: bool) -> None:
         digest schedule --project /srv/alliance        # runs until SIGTERM
         digest schedule --project /srv/alliance --list
     """
+    config = _config(project)
     from digest import schedule as scheduler
 
-    config = _config(project)
     sys.exit(scheduler.run_scheduler(config, list_only=list_only))
 
 
@@ -330,17 +362,21 @@ def match(project: Path, text: str) -> None:
     Example:
         digest match "Hegseth and Nakatani agree on missile co-production"
     """
+    config = _config(project)
     from digest import filter as relevance
     from digest import report
 
-    config = _config(project)
     report.print_match(relevance.explain(text, config.rules, now=utc_now()))
 
 
 @main.command()
 @project_option
-@click.option("--before", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
-              help="Delete stored items published before this date.")
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="Delete stored items published before this date.",
+)
 def prune(project: Path, before: datetime) -> None:
     """Delete old items from the store (fetching never deletes anything).
 
@@ -348,10 +384,10 @@ def prune(project: Path, before: datetime) -> None:
     Example:
         digest prune --before 2025-01-01
     """
+    config = _config(project)
     from digest import pipeline
     from digest.store import Store
 
-    config = _config(project)
     with Store.open(pipeline.store_path(config)) as store:
         removed = store.prune(before.replace(tzinfo=UTC))
     click.echo(f"removed {removed} item(s) published before {before.date()}")
@@ -359,8 +395,13 @@ def prune(project: Path, before: datetime) -> None:
 
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--picks", type=int, default=8, show_default=True,
-              help="How many top candidates the stand-in editor picks.")
+@click.option(
+    "--picks",
+    type=int,
+    default=8,
+    show_default=True,
+    help="How many top candidates the stand-in editor picks.",
+)
 def demo(directory: Path | None, picks: int) -> None:
     """Run the whole pipeline offline on bundled sample feeds served on 127.0.0.1.
 
@@ -377,5 +418,6 @@ def demo(directory: Path | None, picks: int) -> None:
     click.echo(f"email:   {result.email_html}")
     click.echo(f"archive: {result.site_index}")
     click.echo(f"draft:   {result.draft}")
-    click.echo(f"({result.candidates} candidates from {result.items} items, "
-               f"{result.seconds:.1f} s)")
+    click.echo(
+        f"({result.candidates} candidates from {result.items} items, {result.seconds:.1f} s)"
+    )

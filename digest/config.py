@@ -70,7 +70,8 @@ def _title_pattern(value: str) -> str | None:
     try:
         value.format(volume=1, number=1)
     except (KeyError, IndexError, ValueError) as exc:
-        return f"bad pattern ({exc}); use {{volume}} and {{number}}, e.g. 'Vol {{volume}}.{{number}}'"
+        example = "'Vol {volume}.{number}'"
+        return f"bad pattern ({exc}); use {{volume}} and {{number}}, e.g. {example}"
     return None
 
 
@@ -110,6 +111,36 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Weights:
+    """Points each kind of evidence earns; the editor sees them in every reason."""
+
+    phrase_title: float = 5.0
+    phrase_summary: float = 3.5
+    pair_title: float = 4.0
+    pair_sentence: float = 3.0
+    pair_apart: float = 1.5
+    topic: float = 0.75
+    topic_max: float = 3.0
+    exclusion: float = -6.0
+    soft_exclusion: float = -2.0
+    fresh_max: float = 1.0
+    per_outlet: float = 0.5
+    outlets_max: float = 2.0
+
+
+@dataclass(frozen=True)
+class SourcePoints:
+    """Ranking points by the kind of source (feeds.yaml `kind:`)."""
+
+    government: float = 1.5
+    wire: float = 1.0
+    press: float = 0.5
+    think_tank: float = 0.5
+    blog: float = 0.0
+    other: float = 0.0
+
+
+@dataclass(frozen=True)
 class Rules:
     """Bilingual relevance rules; see digest.filter for how each list is used."""
 
@@ -119,9 +150,16 @@ class Rules:
     us_people: tuple[str, ...] = ()
     japan_people: tuple[str, ...] = ()
     exclusions: tuple[str, ...] = ()
+    soft_exclusions: tuple[str, ...] = ()
+    false_friends: tuple[str, ...] = ()
     min_score: float = 3.0
     sections: tuple[Section, ...] = ()
     default_section: str = "Diplomacy"
+    weights: Weights = field(default_factory=Weights)
+    source_points: SourcePoints = field(default_factory=SourcePoints)
+    fresh_days: float = _checked(14.0, _positive)
+    cluster_hours: float = _checked(72.0, _positive)
+    cluster_similarity: float = 70.0
 
 
 @dataclass(frozen=True)
@@ -165,6 +203,8 @@ class SiteSettings:
 
     dir: str = "site"
     base_url: str = _checked("https://spfusa.org/alliance-digest/", _http_url)
+    title: str = "US-Japan Alliance Digest"
+    feed_entries: int = _checked(50, _positive)  # newest issues carried in feed.xml
 
 
 @dataclass(frozen=True)
@@ -379,7 +419,8 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
                               "not found; run `digest demo` for a sample project "
                               "or pass --project DIR")]
     except UnicodeDecodeError as exc:
-        return None, [Problem(str(path), None, f"is not UTF-8 text ({exc.reason}); save it as UTF-8")]
+        message = f"is not UTF-8 text ({exc.reason}); save it as UTF-8"
+        return None, [Problem(str(path), None, message)]
     try:
         raw = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:

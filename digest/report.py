@@ -31,8 +31,9 @@ def print_fetch_summary(run: RunReport) -> None:
 
 def print_draft_summary(summary: DraftSummary) -> None:
     counts = ", ".join(f"{name} {n}" for name, n in summary.counts)
-    click.echo(f"{summary.path}: {summary.added} new candidate(s); {counts}; "
-               f"{summary.stories} story(ies)")
+    click.echo(
+        f"{summary.path}: {summary.added} new candidate(s); {counts}; {summary.stories} story(ies)"
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -67,8 +68,12 @@ def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
         "gone": sum(1 for h in health if h.gone),
         "items_14d": sum(h.items_14d for h in health),
     }
-    return {"now": now.isoformat(), "feeds": feeds, "totals": totals,
-            "draft": draft.draft_counts(config)}
+    return {
+        "now": now.isoformat(),
+        "feeds": feeds,
+        "totals": totals,
+        "draft": draft.draft_counts(config),
+    }
 
 
 def print_status(data: dict[str, Any]) -> None:
@@ -79,18 +84,22 @@ def print_status(data: dict[str, Any]) -> None:
         last = (feed["last_success"] or "never")[:16].replace("T", " ")
         state = "gone" if feed["gone"] else str(feed["consecutive_failures"])
         quiet = "" if feed["quiet_days"] is None else str(feed["quiet_days"])
-        table.add_row(feed["feed"], last, str(feed["items_14d"]), state, quiet,
-                      feed["last_error"] or "")
+        table.add_row(
+            feed["feed"], last, str(feed["items_14d"]), state, quiet, feed["last_error"] or ""
+        )
     console = Console(soft_wrap=False)
     console.print(table)
     totals = data["totals"]
-    console.print(f"{totals['feeds']} feeds, {totals['failing']} failing, "
-                  f"{totals['items_14d']} items in the last 14 days")
+    console.print(
+        f"{totals['feeds']} feeds, {totals['failing']} failing, "
+        f"{totals['items_14d']} items in the last 14 days"
+    )
     current = data.get("draft")
     if current:
         counts = ", ".join(f"{k} {v}" for k, v in current.get("counts", {}).items())
-        console.print(f"draft {current.get('path')}: {counts}; "
-                      f"{current.get('stories', 0)} story(ies)")
+        console.print(
+            f"draft {current.get('path')}: {counts}; {current.get('stories', 0)} story(ies)"
+        )
 
 
 def print_match(scored: Scored) -> None:

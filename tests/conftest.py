@@ -26,7 +26,12 @@ CHROMIUM_ARGS = [
 
 
 def chromium_executable() -> str | None:
-    for name in (os.environ.get("DIGEST_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+    for name in (
+        os.environ.get("DIGEST_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ):
         if name and (found := shutil.which(name)):
             return found
     return None

@@ -16,8 +16,19 @@ COMMANDS = sorted(main.commands)
 
 
 def test_the_promised_commands_exist() -> None:
-    promised = {"fetch", "draft", "run", "status", "check", "render", "preview", "publish",
-                "send", "schedule", "demo"}
+    promised = {
+        "fetch",
+        "draft",
+        "run",
+        "status",
+        "check",
+        "render",
+        "preview",
+        "publish",
+        "send",
+        "schedule",
+        "demo",
+    }
     assert promised <= set(COMMANDS)
 
 
@@ -49,17 +60,24 @@ def write_project(tmp_path: Path, text: str) -> Path:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "digest", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "digest", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 BROKEN_CONFIGS = {
-    "typo": ("feeds:\n  - name: A\n    url: https://a.example/feed\n    lnag: en\n",
-             "feeds.yaml:4: feeds[0].lnag: unknown key; did you mean `lang`?"),
-    "missing url": ("feeds:\n  - name: A\n    lang: en\n",
-                    "feeds.yaml:2: feeds[0].url: missing; add `url:` to this entry"),
-    "invalid yaml": ("feeds:\n  - name: A\n    url: [https://a.example\n",
-                     "feeds.yaml:4: invalid YAML"),
+    "typo": (
+        "feeds:\n  - name: A\n    url: https://a.example/feed\n    lnag: en\n",
+        "feeds.yaml:4: feeds[0].lnag: unknown key; did you mean `lang`?",
+    ),
+    "missing url": (
+        "feeds:\n  - name: A\n    lang: en\n",
+        "feeds.yaml:2: feeds[0].url: missing; add `url:` to this entry",
+    ),
+    "invalid yaml": (
+        "feeds:\n  - name: A\n    url: [https://a.example\n",
+        "feeds.yaml:4: invalid YAML",
+    ),
 }
 
 
@@ -101,3 +119,9 @@ def test_check_lists_every_problem(tmp_path: Path) -> None:
 def test_bad_usage_exits_2() -> None:
     result = CliRunner().invoke(main, ["draft", "--date", "tomorrow"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_is_in_the_readme(name: str) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"`digest {name}" in readme, f"README.md does not document `digest {name}`"

@@ -32,8 +32,10 @@ def load(tmp_path: Path, text: str) -> tuple[Config | None, list[str]]:
 
 
 def test_types_are_converted_and_defaults_filled(tmp_path: Path) -> None:
-    config, problems = load(tmp_path, "fetch:\n  timeout_s: 5\nfeeds:\n"
-                                      "  - {name: A, url: 'https://a.example/rss', lang: ja}\n")
+    config, problems = load(
+        tmp_path,
+        "fetch:\n  timeout_s: 5\nfeeds:\n  - {name: A, url: 'https://a.example/rss', lang: ja}\n",
+    )
     assert problems == []
     assert config is not None
     assert config.fetch.timeout_s == 5.0 and isinstance(config.fetch.timeout_s, float)
@@ -44,15 +46,24 @@ def test_types_are_converted_and_defaults_filled(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("cadence:\n  timezone: Mars/Olympus\nfeeds: []\n",
-         "2: error: cadence.timezone: unknown time zone 'Mars/Olympus'"),
-        ("fetch:\n  timeout_s: soon\n", "2: error: fetch.timeout_s: expected a number, got str 'soon'"),
-        ("feeds:\n  - name: A\n    url: https://a.example/\n  - name: A\n    url: https://b.example/\n",
-         "4: error: feeds[1].name: 'A' is already used by feeds[0]"),
+        (
+            "cadence:\n  timezone: Mars/Olympus\nfeeds: []\n",
+            "2: error: cadence.timezone: unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            "fetch:\n  timeout_s: soon\n",
+            "2: error: fetch.timeout_s: expected a number, got str 'soon'",
+        ),
+        (
+            "feeds:\n  - name: A\n    url: https://a.example/\n  - name: A\n    url: https://b.example/\n",
+            "4: error: feeds[1].name: 'A' is already used by feeds[0]",
+        ),
         ("editors: someone@example.org\n", "1: error: editors: expected a list"),
         ("digest:\n  title: 'Vol {vol}'\n", "2: error: digest.title: bad pattern"),
-        ("feeds:\n  - name: A\n    url: https://a.example/\n    lang: jp\n",
-         "4: error: feeds[0].lang: 'jp' is not one of 'en', 'ja' (did you mean 'ja'?)"),
+        (
+            "feeds:\n  - name: A\n    url: https://a.example/\n    lang: jp\n",
+            "4: error: feeds[0].lang: 'jp' is not one of 'en', 'ja' (did you mean 'ja'?)",
+        ),
     ],
 )
 def test_problems_are_located_and_explained(tmp_path: Path, text: str, expected: str) -> None:
@@ -62,7 +73,9 @@ def test_problems_are_located_and_explained(tmp_path: Path, text: str, expected:
 
 
 def test_load_config_raises_for_the_first_problem_and_counts_the_rest(tmp_path: Path) -> None:
-    (tmp_path / "feeds.yaml").write_text("digest:\n  titel: x\n  orgnisation: y\n", encoding="utf-8")
+    (tmp_path / "feeds.yaml").write_text(
+        "digest:\n  titel: x\n  orgnisation: y\n", encoding="utf-8"
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert caught.value.exit_code == 2
