@@ -333,22 +333,29 @@ def send(
         assert list_csv is not None
         result = sender.send_list(config, when, list_csv, now=utc_now(), dry_run=dry_run)
     click.echo(str(result))
+    if not result.ok:  # some failed or the run stopped early: cron and scripts should know
+        sys.exit(1)
 
 
 @main.command()
 @project_option
 @click.option("--list", "list_only", is_flag=True, help="Print the jobs and their next runs.")
-def schedule(project: Path, list_only: bool) -> None:
+@click.option("--once", type=click.Choice(["fetch", "draft"]), default=None,
+              help="Run one job now and exit (for cron; waits for a running job).")
+def schedule(project: Path, list_only: bool, once: str | None) -> None:
     """Run the unattended job: fetch every few hours, draft on issue days.
 
     \b
     Example:
         digest schedule --project /srv/alliance        # runs until SIGTERM
         digest schedule --project /srv/alliance --list
+        digest schedule --project /srv/alliance --once draft   # from cron
     """
     config = _config(project)
     from digest import schedule as scheduler
 
+    if once:
+        sys.exit(scheduler.run_once(config, once))
     sys.exit(scheduler.run_scheduler(config, list_only=list_only))
 
 

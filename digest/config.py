@@ -62,6 +62,16 @@ def _days_of_month(value: tuple[int, ...]) -> str | None:
     return None
 
 
+def _cron(value: str) -> str | None:
+    from digest.schedule import cron_trigger
+
+    try:
+        cron_trigger(value, ZoneInfo("UTC"))
+    except ValueError as exc:
+        return f"{value!r} is not a cron expression ({exc}); use 'minute hour day month weekday'"
+    return None
+
+
 def _positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
@@ -166,9 +176,10 @@ class Rules:
 class FetchSettings:
     """How politely and how hard feeds are fetched."""
 
-    timeout_s: float = _checked(20.0, _positive)
+    timeout_s: float = _checked(20.0, _positive)  # total per feed, retries included
     connect_timeout_s: float = _checked(10.0, _positive)
-    concurrency: int = _checked(32, _positive)
+    read_timeout_s: float = _checked(10.0, _positive)  # silence between bytes
+    concurrency: int = _checked(256, _positive)  # sockets in flight; per_host keeps it polite
     per_host: int = _checked(4, _positive)
     max_bytes: int = _checked(10_000_000, _positive)
     retries: int = 2
@@ -181,8 +192,10 @@ class ScheduleSettings:
 
     fetch_every_hours: float = _checked(3.0, _positive)
     jitter_minutes: int = 10
-    draft_cron: str = "0 7 1,15 * *"
+    draft_cron: str = _checked("0 7 1,15 * *", _cron)
     timezone: str = _checked("America/New_York", _timezone)
+    # A run missed while the server was down is made up once if it is at most this late.
+    misfire_grace_hours: float = _checked(24.0, _positive)
 
 
 @dataclass(frozen=True)

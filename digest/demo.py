@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -72,6 +73,19 @@ def demo_config_text(feeds: list[samples.SampleFeed], base_url: str) -> str:
     return out.getvalue()
 
 
+def stand_in_picks(
+    candidates: Sequence[draft.DraftCandidate], *, lang: str, picks: int
+) -> list[str]:
+    """The ids an editor in a hurry would pick: the best ones written in the issue's language.
+
+    Candidates arrive best first. Other-language ones fill up only if too few remain.
+    """
+    open_ones = [c for c in candidates if c.status != "rejected"]
+    same = [c.id for c in open_ones if c.lang == lang]
+    other = [c.id for c in open_ones if c.lang != lang]
+    return (same + other)[:picks]
+
+
 def run_demo(directory: Path, *, picks: int, now: datetime) -> DemoResult:
     started = time.perf_counter()
     directory = Path(directory).resolve()
@@ -83,10 +97,15 @@ def run_demo(directory: Path, *, picks: int, now: datetime) -> DemoResult:
         atomic_write(directory / CONFIG_NAME, demo_config_text(feeds, base_url))
         config = load_config(directory)
         run = pipeline.run_fetch(config, now=now, show_progress=False)
-    issue_date = draft.next_issue_date(config, now.astimezone(config.tz).date())
-    pipeline.run_draft(config, issue_date, now=now)
-    candidates = draft.candidate_ids(config, issue_date)
-    draft.set_status(config, issue_date, {cid: "picked" for cid in candidates[:picks]}, now=now)
+    today = now.astimezone(config.tz).date()
+    issue_date = draft.next_issue_date(config, today)
+    # The sample items span the two weeks before now; the next issue's window may end
+    # later, so start the demo's window at now minus the window length.
+    since = today - timedelta(days=config.cadence.window_days)
+    pipeline.run_draft(config, issue_date, now=now, since=since)
+    candidates = draft.read_draft(draft.draft_path(config, issue_date)).candidates
+    chosen = stand_in_picks(candidates, lang=config.digest.lang, picks=picks)
+    draft.set_status(config, issue_date, dict.fromkeys(chosen, "picked"), now=now)
     pipeline.run_render(config, issue_date, now=now)
     pipeline.run_publish(config, issue_date, now=now)
     issue_dir = draft.issue_dir(config, issue_date)

@@ -44,9 +44,11 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is open, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A Playwright Browser on the system Chromium (a fresh profile per test session)."""
+    """A Playwright BrowserContext on the system Chromium, with a fresh profile."""
     executable = chromium_executable()
     if executable is None:
         pytest.skip("Chromium not found: install Debian's `chromium` (bash .ci/run does)")

@@ -67,7 +67,8 @@ def test_candidates_are_the_alliance_items(demo: tuple[Path, str]) -> None:
     candidates = draft_document(folder)["candidates"]
     shown = {canonical_url(c["url"]) for c in candidates}
     for candidate in candidates:
-        shown |= {canonical_url(other["url"]) for other in candidate.get("also") or []}
+        # `also` entries read "Outlet: URL".
+        shown |= {canonical_url(other.rsplit(": ", 1)[1]) for other in candidate.get("also") or []}
     alliance = {url for url, is_alliance in labels.items() if is_alliance}
     unrelated_shown = {url for url in shown if labels.get(url) is False}
     recall = len(alliance & shown) / len(alliance)
@@ -98,7 +99,8 @@ def test_the_email_and_the_archive_read_well_in_chromium(
     pages = {"demo-email": email, "demo-archive-index": folder / "site" / "index.html"}
     for name, path in pages.items():
         for width in (600, 375):
-            page = browser.new_page(viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
+            page = browser.new_page()  # type: ignore[attr-defined]
+            page.set_viewport_size({"width": width, "height": 900})
             page.goto(path.as_uri())
             page.screenshot(path=str(artifacts_dir / f"{name}-{width}.png"), full_page=True)
             overflow = page.evaluate(

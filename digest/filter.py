@@ -1,0 +1,530 @@
+"""Alliance relevance: bilingual rules -> a score with its reasons -> one candidate per story.
+
+Pure decision code: items, rules and the clock come in, candidates go out. The flow::
+
+    Rules --compile_rules--> Matcher            (once: one trie regex for every term)
+    Item  --Matcher.score--> Scored             (evidence + source kind + freshness)
+          relevant ones --cluster.cluster_stories--> clusters of copies
+          clusters --select_candidates--> Candidate (best item, also = other outlets)
+
+How text is matched (`Matcher.find`):
+- Text is NFKC-normalised (full-width Ａ and half-width ｶﾅ fold to their usual forms) and
+  every dash to "-", so "U.S.–Japan" and "Ｕ．Ｓ．" read as "U.S.-Japan" and "U.S.".
+- An English term matches whole words only; it is case-sensitive when it has no lowercase
+  letter (US, SDF, SOFA: "us" and "sofa" are not them) and for people (Glass, not glass);
+  otherwise case-insensitive, with a plural "s"/"es" allowed (missile -> missiles).
+- A Japanese term matches as a substring (Japanese has no spaces between words).
+- `false_friends` are longer words that contain a term but mean something else (米価 is rice,
+  南米 South America, "Washington Post" a newspaper): the leftmost-longest match wins, so a
+  term inside a false friend is not counted.
+- A list entry "Hegseth | ヘグセス" is one concept in two spellings; reasons show the word
+  found, clustering compares concepts so English and Japanese copies of a story meet.
+
+How an item is scored (`Rules.weights`, shown to the editor as reasons):
+- alliance phrases count on their own (title more than summary);
+- a US-side and a Japan-side term (people and institutions included) in the title, or in
+  one sentence of the summary, count far more than the two sides far apart;
+- section topic terms add points only when there is such US-Japan evidence;
+- exclusions (sports, entertainment ...) subtract;
+- the evidence decides relevance (>= min_score); the source kind, freshness and the number
+  of outlets are added afterwards and only change the ranking.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import NamedTuple
+
+from digest.config import Rules
+from digest.models import Candidate, Item, Outlet, Reason, Scored
+
+# Categories a matched word can belong to (one word may be in several lists).
+PHRASE, US, JAPAN, EXCLUDE, SOFT, MASK = "phrase", "us", "japan", "exclude", "soft", "mask"
+TOPIC = "topic"  # stored as ("topic", section index)
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"), "-")
+_QUOTES = {ord("\u2019"): "'", ord("\u2018"): "'", ord("\u201c"): '"', ord("\u201d"): '"'}
+_TRANSLATE = {**_DASHES, **_QUOTES}
+_ODD_PUNCTUATION = re.compile("[" + "".join(map(chr, _TRANSLATE)) + "]")
+_WORD_CHAR = "A-Za-z0-9"
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_JA, _CS, _CI = 0, 1, 2  # which scan found a form
+_TOKEN = re.compile(r"[a-z0-9]+")
+_RAW_TOKEN = re.compile(r"[A-Za-z0-9]+")
+# A sentence ends at 。！？ or at .!? after a lowercase letter/digit/bracket, so that
+# "U.S. and Japan" stays one sentence.
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|[。！？!?]\s*|\n+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def normalize(text: str) -> str:
+    """NFKC plus one kind of dash and quote: the form both rules and items are matched in."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    if _ODD_PUNCTUATION.search(text):
+        text = text.translate(_TRANSLATE)
+    return text
+
+
+def guess_lang(text: str) -> str:
+    return "ja" if _CJK.search(text) else "en"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One entry of a rule list: its concept label and the list it belongs to."""
+
+    label: str
+    category: str
+    section: int = -1
+    specific: bool = True  # False for plain side words (US, Japan): too common to cluster on
+
+
+class Hit(NamedTuple):
+    """A word found in a field: where, what was written, and which rule entries it is."""
+
+    field: str
+    unit: int  # 0 = title; 1.. = sentence of the summary
+    word: str
+    terms: tuple[Term, ...]
+    categories: frozenset[str]
+
+
+class _Form(NamedTuple):
+    terms: tuple[Term, ...]
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A scored item plus the concepts it mentions (for clustering across languages)."""
+
+    scored: Scored
+    concepts: frozenset[str]
+
+
+def split_aliases(entry: str) -> list[str]:
+    return [part.strip() for part in entry.split("|") if part.strip()]
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regex alternative per trie branch: scanning cost barely grows with the term count."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + build(node[char]) for char in sorted(node) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:  # a longer word is tried first, then the shorter one ending here
+            return f"(?:{body})?"
+        return body
+
+    return build(trie)
+
+
+class Matcher:
+    """Rules compiled once: finding words, scoring items, explaining text."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.exact: dict[str, list[Term]] = {}  # Japanese and case-sensitive forms
+        self.folded: dict[str, list[Term]] = {}  # case-insensitive forms, lowercased
+        self.section_names = tuple(s.name for s in rules.sections)
+        lists: list[tuple[Iterable[str], str, int, bool]] = [
+            (rules.alliance_phrases, PHRASE, -1, False),
+            (rules.us_terms, US, -1, False),
+            (rules.japan_terms, JAPAN, -1, False),
+            (rules.us_people, US, -1, True),
+            (rules.japan_people, JAPAN, -1, True),
+            (rules.exclusions, EXCLUDE, -1, False),
+            (rules.soft_exclusions, SOFT, -1, False),
+            (rules.false_friends, MASK, -1, True),
+        ]
+        lists += [(s.terms, TOPIC, i, False) for i, s in enumerate(rules.sections)]
+        ja, cs, ci = set(), set(), set()
+        for entries, category, section, exact_case in lists:
+            for entry in entries:
+                aliases = [normalize(a) for a in split_aliases(entry)]
+                if not aliases:
+                    continue
+                specific = category in (PHRASE, TOPIC) or (category in (US, JAPAN) and exact_case)
+                term = Term(aliases[0], category, section, specific)
+                for alias in aliases:
+                    self._add(alias, term, exact_case, ja, cs, ci)
+        self._inherit_contained()
+        # Three scans, each a trie: ignoring case in sre is slow, so case-insensitive words
+        # are matched in the lowercased text; word boundaries are checked by lookarounds.
+        self.forms: dict[tuple[int, str], _Form] = {}
+        for kind, table in ((_JA, self.exact), (_CS, self.exact), (_CI, self.folded)):
+            for form, terms in table.items():
+                if (kind == _JA) != (not form.isascii()):
+                    continue
+                cats = frozenset(t.category for t in terms)
+                self.forms[kind, form] = _Form(tuple(terms), cats)
+        self.ja_pattern = _compile(ja, "", "")
+        self.cs_pattern = _compile(cs, "", f"(?![{_WORD_CHAR}])")
+        self.ci_pattern = _compile(ci, "(?<![a-z0-9])", "(?![a-z0-9])")
+        self._build_screen()
+
+    def _build_screen(self) -> None:
+        """Keys for may_be_relevant: for every side or phrase form, its longest word (as
+        written for case-sensitive forms, lowercased otherwise); Japanese forms whole."""
+        keys: dict[str, set[str]] = {PHRASE: set(), US: set(), JAPAN: set()}
+        ja_forms = set()
+        for (kind, form), info in self.forms.items():
+            for category in info.categories & keys.keys():
+                if kind == _JA:
+                    keys[category].add(form)
+                    ja_forms.add(form)
+                elif words := _RAW_TOKEN.findall(form):
+                    word = max(words, key=len)
+                    keys[category].add(word if kind == _CS else word.lower())
+        self.phrase_keys = frozenset(keys[PHRASE])
+        self.us_keys = frozenset(keys[US])
+        self.japan_keys = frozenset(keys[JAPAN])
+        # findall returns non-overlapping matches, so a form hidden inside a longer one
+        # must be found too: look ahead for every form at every position.
+        self.ja_screen = re.compile(f"(?=({_trie_pattern(ja_forms)}))" if ja_forms else "(?!x)x")
+
+    def _add(self, alias: str, term: Term, exact_case: bool,
+             ja: set[str], cs: set[str], ci: set[str]) -> None:
+        if not alias.isascii():
+            ja.add(alias)
+            self.exact.setdefault(alias, []).append(term)
+        elif exact_case or not any(c.islower() for c in alias):
+            cs.add(alias)
+            self.exact.setdefault(alias, []).append(term)
+        else:
+            forms = [alias]
+            if alias[-1].isalpha() and term.category not in (MASK,):
+                forms += [alias + "s", alias + "es"]
+            for form in forms:
+                ci.add(form.lower())
+                self.folded.setdefault(form.lower(), []).append(term)
+
+    def _inherit_contained(self) -> None:
+        """A longer form also counts as the terms written inside it: 米軍 (a topic) is US
+        because it contains 米, "U.S. Steel" is US. A form that is itself a side word or a
+        phrase keeps its own side: 米政府 is US only, though 政府 alone is Japan."""
+        sided = (US, JAPAN, PHRASE)
+        for table, fold in ((self.exact, False), (self.folded, True)):
+            for form, terms in table.items():
+                if any(t.category == MASK for t in terms):
+                    continue
+                own_side = any(t.category in sided for t in terms)
+                for part in _parts(form):
+                    inner = self.exact.get(part, []) + (self.folded.get(part.lower(), [])
+                                                        if part.isascii() else [])
+                    if fold and part.upper() in self.exact:
+                        inner = inner + self.exact[part.upper()]
+                    for t in inner:
+                        if t.category == MASK or (own_side and t.category in sided):
+                            continue
+                        if t not in terms:
+                            terms.append(t)
+
+    # -- matching --------------------------------------------------------------------------
+
+    def scan(self, text: str) -> list[tuple[int, str, _Form]]:
+        """(start, word, form) of every rule word in normalised text, leftmost-longest,
+        false friends already taken out."""
+        found: list[tuple[int, int, str, _Form]] = []
+        forms = self.forms
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            for m in self.ci_pattern.finditer(lowered):
+                start, end = m.span()
+                found.append((start, -end, text[start:end], forms[_CI, m.group()]))
+        for m in self.cs_pattern.finditer(text):
+            start, end = m.span()
+            if start and text[start - 1] in _ALNUM:
+                continue
+            found.append((start, -end, m.group(), forms[_CS, m.group()]))
+        if not text.isascii():
+            for m in self.ja_pattern.finditer(text):
+                start, end = m.span()
+                found.append((start, -end, m.group(), forms[_JA, m.group()]))
+        found.sort(key=_span)
+        hits = []
+        covered = 0
+        for start, neg_end, word, form in found:
+            if start < covered:
+                continue
+            covered = -neg_end
+            if MASK not in form.categories:
+                hits.append((start, word, form))
+        return hits
+
+    def find(self, title: str, summary: str = "") -> list[Hit]:
+        """Rule words of an item: title hits are unit 0, summary hits carry their sentence
+        number (1, 2 ...). Both fields are scanned as one text, which is faster."""
+        title = normalize(title)
+        cut = len(title)
+        text = f"{title}\n{normalize(summary)}" if summary else title
+        found = self.scan(text)
+        if not found:
+            return []
+        if found[-1][0] < cut:
+            return [Hit("title", 0, word, f.terms, f.categories) for _, word, f in found]
+        starts = [e.end() for e in _SENTENCE_END.finditer(text, cut + 1)]
+        return [Hit("title", 0, word, f.terms, f.categories) if pos < cut else
+                Hit("summary", 1 + bisect_right(starts, pos), word, f.terms, f.categories)
+                for pos, word, f in found]
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def evidence(self, item: Item, *, now: datetime | None = None) -> Evidence:
+        """Score one item; `now` adds freshness (None: no freshness, e.g. for `explain`)."""
+        hits = self.find(item.title, item.summary)
+        tally = _Tally(self, hits)
+        reasons = tally.content_reasons()
+        evidence = sum(r.points for r in reasons)
+        relevant = evidence >= self.rules.min_score
+        reasons += self._ranking_reasons(item, now)
+        score = round(sum(r.points for r in reasons), 2)
+        scored = Scored(item, score, tuple(reasons), tally.section(), relevant)
+        return Evidence(scored, frozenset(tally.concepts))
+
+    def score(self, item: Item, *, now: datetime | None = None) -> Scored:
+        return self.evidence(item, now=now).scored
+
+    def may_be_relevant(self, item: Item) -> bool:
+        """A quick necessary test: without an alliance phrase, or without both a US-side and
+        a Japan-side word, no item reaches min_score. Lets select_candidates skip the rest."""
+        if self.rules.min_score <= 0:
+            return True
+        text = f"{item.title}\n{item.summary}"
+        if not text.isascii():
+            text = normalize(text)
+        words = _RAW_TOKEN.findall(text)
+        found = set(words)
+        found.update(_TOKEN.findall(text.lower()))
+        if not text.isascii():
+            found.update(self.ja_screen.findall(text))
+        if not found.isdisjoint(self.phrase_keys):
+            return True
+        return not found.isdisjoint(self.us_keys) and not found.isdisjoint(self.japan_keys)
+
+    def _ranking_reasons(self, item: Item, now: datetime | None) -> list[Reason]:
+        reasons = []
+        kind_points = getattr(self.rules.source_points, item.kind, 0.0)
+        if kind_points:
+            reasons.append(Reason("source", "kind", (item.kind,), kind_points))
+        if now is not None and item.dated:
+            age_days = max(0.0, (now - item.published).total_seconds() / 86400)
+            fresh = self.rules.weights.fresh_max * max(0.0, 1 - age_days / self.rules.fresh_days)
+            if fresh >= 0.05:
+                reasons.append(Reason("freshness", "published", (f"{age_days:.1f} days old",),
+                                      round(fresh, 2)))
+        return reasons
+
+    def suggest_section(self, hits: list[Hit]) -> str | None:
+        return _Tally(self, hits).section()
+
+
+class _Tally:
+    """One pass over an item's hits, sorted into what each rule needs."""
+
+    def __init__(self, matcher: Matcher, hits: list[Hit]) -> None:
+        self.matcher = matcher
+        self.words: dict[tuple[str, str], dict[str, None]] = {}  # (category, field) -> words
+        self.sides: dict[int, tuple[dict[str, None], dict[str, None]]] = {}  # unit -> us, japan
+        self.topics: dict[str, tuple[str, float]] = {}  # concept -> (word, points)
+        self.section_weight = [0.0] * len(matcher.section_names)
+        self.concepts: set[str] = set()
+        topic_points = matcher.rules.weights.topic
+        for h in hits:
+            title = h.field == "title"
+            for category in h.categories:
+                if category in (US, JAPAN):
+                    us, japan = self.sides.setdefault(h.unit, ({}, {}))
+                    (us if category == US else japan)[h.word] = None
+                elif category != TOPIC:
+                    self.words.setdefault((category, h.field), {})[h.word] = None
+            for t in h.terms:
+                if t.specific:
+                    self.concepts.add(t.label)
+                if t.category == TOPIC:
+                    self.section_weight[t.section] += 2.0 if title else 1.0
+                    if t.label not in self.topics:
+                        self.topics[t.label] = (h.word, topic_points * (1.5 if title else 1.0))
+
+    def content_reasons(self) -> list[Reason]:
+        w = self.matcher.rules.weights
+        reasons: list[Reason] = []
+        for field, points in (("title", w.phrase_title), ("summary", w.phrase_summary)):
+            if words := self.words.get((PHRASE, field)):
+                reasons.append(Reason("alliance phrase", field, tuple(words), points))
+        reasons += self.pair_reasons()
+        if reasons and self.topics:  # topics only rank items with US-Japan evidence
+            points = min(w.topic_max, sum(p for _, p in self.topics.values()))
+            words = tuple(dict.fromkeys(word for word, _ in self.topics.values()))
+            reasons.append(Reason("topic", "title+summary", words, round(points, 2)))
+        for category, rule, points in ((EXCLUDE, "exclusion", w.exclusion),
+                                       (SOFT, "soft exclusion", w.soft_exclusion)):
+            for field in ("title", "summary"):
+                if words := self.words.get((category, field)):
+                    reasons.append(Reason(rule, field, tuple(words), points * len(words)))
+        return reasons
+
+    def pair_reasons(self) -> list[Reason]:
+        w = self.matcher.rules.weights
+        reasons = []
+        title_us, title_japan = self.sides.get(0, ({}, {}))
+        if title_us and title_japan:
+            reasons.append(Reason("US + Japan together", "title",
+                                  (*title_us, *title_japan), w.pair_title))
+        for unit in sorted(self.sides):
+            us, japan = self.sides[unit]
+            if unit and us and japan:
+                reasons.append(Reason("US + Japan in one sentence", "summary",
+                                      (*us, *japan), w.pair_sentence))
+                break
+        if not reasons:
+            all_us = {word: None for us, _ in self.sides.values() for word in us}
+            all_japan = {word: None for _, japan in self.sides.values() for word in japan}
+            if all_us and all_japan:
+                reasons.append(Reason("US and Japan apart", "title+summary",
+                                      (*all_us, *all_japan), w.pair_apart))
+        return reasons
+
+    def section(self) -> str | None:
+        """The section whose topic terms weigh most (title counts double); else the default."""
+        weight = self.section_weight
+        if weight and max(weight) > 0:
+            return self.matcher.section_names[weight.index(max(weight))]
+        return self.matcher.rules.default_section or None
+
+
+def _parts(form: str) -> list[str]:
+    """Shorter forms that may sit inside `form`: substrings in Japanese, word runs in English."""
+    if not form.isascii():
+        return [form[i:j] for i in range(len(form)) for j in range(i + 1, len(form) + 1)
+                if (i, j) != (0, len(form))]
+    words = form.split()
+    return [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)
+            if (i, j) != (0, len(words))]
+
+
+def _has(hit: Hit, category: str) -> bool:
+    return category in hit.categories
+
+
+def _compile(words: set[str], before: str, after: str) -> re.Pattern[str]:
+    if not words:
+        return re.compile(r"(?!x)x")
+    return re.compile(f"{before}(?:{_trie_pattern(words)}){after}")
+
+
+def _words(hits: Iterable[Hit]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h.word for h in hits))
+
+
+@functools.lru_cache(maxsize=8)
+def compile_rules(rules: Rules) -> Matcher:
+    """Compile once per rule set (Rules is frozen, so it can key the cache)."""
+    return Matcher(rules)
+
+
+# -- the contract -------------------------------------------------------------------------
+
+
+def score_item(item: Item, rules: Rules, *, now: datetime) -> Scored:
+    return compile_rules(rules).score(item, now=now)
+
+
+def explain(text: str, rules: Rules, *, now: datetime) -> Scored:
+    """Score a headline or paragraph typed by the editor (`digest match`).
+
+    The first line (or sentence, for a one-line paragraph) is read as the title.
+    """
+    text = text.strip()
+    title, _, summary = text.partition("\n")
+    if not summary:
+        first = _SENTENCE_END.search(title)
+        if first and first.end() < len(title):
+            title, summary = title[: first.end()].strip(), title[first.end():].strip()
+    item = Item(id="match", feed="digest match", url="", title=title, summary=summary,
+                published=now, lang="ja" if guess_lang(text) == "ja" else "en", kind="other")
+    return compile_rules(rules).score(item, now=None)
+
+
+def select_candidates(items: Sequence[Item], rules: Rules, *, now: datetime) -> list[Candidate]:
+    """Relevant items only, one candidate per story (copies in `also`), best first."""
+    from digest.cluster import cluster_stories
+
+    matcher = compile_rules(rules)
+    relevant = [e for e in (matcher.evidence(i, now=now) for i in items) if e.scored.relevant]
+    clusters = cluster_stories(relevant, rules)
+    candidates = [_candidate(cluster, rules) for cluster in clusters]
+    candidates.sort(key=lambda c: (-c.score, c.published, c.id))
+    return candidates
+
+
+def candidate_id(item: Item) -> str:
+    """Stable across runs: derived from the id of the cluster's earliest item."""
+    return "c" + hashlib.blake2b(item.id.encode(), digest_size=5).hexdigest()
+
+
+def _candidate(cluster: Sequence[Evidence], rules: Rules) -> Candidate:
+    earliest = min(cluster, key=lambda e: (e.scored.item.published, e.scored.item.id))
+    best = max(cluster, key=lambda e: (e.scored.score, -e.scored.item.published.timestamp()))
+    item = best.scored.item
+    outlets = _outlets(cluster, item)
+    reasons = list(best.scored.reasons)
+    w = rules.weights
+    if outlets:
+        points = min(w.outlets_max, w.per_outlet * len(outlets))
+        reasons.append(Reason("also reported by", "cluster",
+                              tuple(o.name for o in outlets), points))
+    score = round(sum(r.points for r in reasons), 2)
+    best_scored = replace(best.scored, reasons=tuple(reasons), score=score)
+    return Candidate(
+        id=candidate_id(earliest.scored.item),
+        title=item.title,
+        url=item.url,
+        source=item.feed,
+        published=item.published,
+        score=best_scored.score,
+        why=tuple(str(r) for r in best_scored.reasons),
+        section=best_scored.section,
+        summary=item.summary,
+        lang=item.lang,
+        also=outlets,
+    )
+
+
+def _outlets(cluster: Sequence[Evidence], best: Item) -> tuple[Outlet, ...]:
+    """Every other outlet carrying the story, once each, earliest first."""
+    seen = {best.feed}
+    outlets = []
+    for name in best.outlets:
+        if name not in seen:
+            seen.add(name)
+            outlets.append(Outlet(name, best.url))
+    for e in sorted(cluster, key=lambda e: e.scored.item.published):
+        item = e.scored.item
+        for name in (item.feed, *item.outlets):
+            if name not in seen:
+                seen.add(name)
+                outlets.append(Outlet(name, item.url))
+    return tuple(outlets)
+
+
+def _span(found: tuple[int, int, str, object]) -> tuple[int, int]:
+    return found[0], found[1]

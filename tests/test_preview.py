@@ -1,0 +1,169 @@
+"""The live preview: a real server on 127.0.0.1, real HTTP, and headless Chromium."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_draft import ISSUE, NOW, cand, make_config, refresh
+
+from digest import draft, preview
+from digest.config import Config
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+STORY = """\
+stories:
+  - headline: Tokyo and Washington open talks on shipbuilding
+    body: >
+      Officials from both governments met to discuss repairing US Navy ships in Japanese
+      yards, a step both sides describe as a test of deeper industrial cooperation
+      within the alliance.
+    sources: [c0002]
+"""
+
+
+@pytest.fixture
+def project(config: Config) -> Config:
+    refresh(config, [cand(1, 5.0), cand(2, 9.0), cand(3, 7.0)])
+    path = draft.draft_path(config, ISSUE)
+    path.write_text(path.read_text(encoding="utf-8").replace("stories: []\n", STORY),
+                    encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def server(project: Config) -> Iterator[preview.PreviewHTTPServer]:
+    running = preview.start_in_thread(project, ISSUE, clock=lambda: NOW)
+    try:
+        yield running
+    finally:
+        running.shutdown()
+        running.server_close()
+
+
+def request(server: preview.PreviewHTTPServer, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def post_status(server: preview.PreviewHTTPServer, cid: str, status: str,
+                token: str | None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers[preview.TOKEN_HEADER] = token
+    code, body = request(server, "POST", "/status",
+                         json.dumps({"id": cid, "status": status}).encode(), headers)
+    return code, json.loads(body)
+
+
+def test_the_page_shows_email_text_problems_and_candidates(server: preview.PreviewHTTPServer,
+                                                           project: Config) -> None:
+    code, body = request(server, "GET", "/")
+    page = body.decode("utf-8")
+    assert code == 200
+    assert 'id="frame-desktop"' in page and 'id="frame-phone"' in page
+    assert "Tokyo and Washington open talks on shipbuilding" in page  # in the plain text
+    assert 'data-id="c0002"' in page and "alliance phrase in title" in page
+    code, email = request(server, "GET", "/email.html")
+    assert code == 200 and b"Tokyo and Washington open talks on shipbuilding" in email
+    code, body = request(server, "GET", "/version")
+    assert json.loads(body)["version"] == preview.content_version(
+        draft.draft_path(project, ISSUE).read_bytes())
+
+
+def test_status_buttons_need_the_page_token_and_write_the_draft(
+    server: preview.PreviewHTTPServer, project: Config
+) -> None:
+    assert post_status(server, "c0001", "picked", None)[0] == 403
+    assert post_status(server, "c0001", "picked", "wrong")[0] == 403
+    code, data = post_status(server, "c0001", "picked", server.preview.token)
+    assert code == 200 and data["status"] == "picked"
+    current = draft.read_draft(draft.draft_path(project, ISSUE))
+    assert current.by_id()["c0001"].status == "picked"
+    assert data["version"] == preview.content_version(current.text.encode("utf-8"))
+    code, data = post_status(server, "c0001", "maybe", server.preview.token)
+    assert code == 400 and "unknown status" in data["error"]
+
+
+def test_requests_for_another_host_name_are_refused(server: preview.PreviewHTTPServer) -> None:
+    code, _ = request(server, "GET", "/", headers={"Host": "evil.example.com"})
+    assert code == 403
+
+
+def test_a_broken_save_shows_the_error_over_the_last_good_render(project: Config) -> None:
+    path = draft.draft_path(project, ISSUE)
+    good = preview.build_state(project, ISSUE, path.read_bytes(), now=NOW)
+    assert good.error is None and "shipbuilding" in good.html
+    broken = path.read_bytes().replace(b"sources: [c0002]", b"sources: [c0002")
+    state = preview.build_state(project, ISSUE, broken, now=NOW, last=good)
+    assert state.error is not None and f"{path}:" in state.error
+    assert state.html == good.html and state.version != good.version
+
+
+def visible(frame: object, text: str) -> None:
+    # The email repeats headlines in its hidden preheader; wait for the one a reader sees.
+    locator = frame.get_by_text(text).filter(visible=True).first  # type: ignore[attr-defined]
+    locator.wait_for(timeout=5000)
+
+
+@pytest.mark.browser
+def test_the_page_follows_saves_and_buttons(server: preview.PreviewHTTPServer, project: Config,
+                                            browser: object, artifacts_dir: Path) -> None:
+    path = draft.draft_path(project, ISSUE)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    try:
+        page.goto(server.url)
+        desktop = page.frame_locator("#frame-desktop")
+        visible(desktop, "Tokyo and Washington open talks on shipbuilding")
+        # The frames really are 600 and 375 px wide.
+        widths = page.evaluate("[...document.querySelectorAll('iframe')].map(f => f.clientWidth)")
+        assert widths == [600, 375]
+        page.screenshot(path=str(artifacts_dir / "preview-before.png"))
+
+        # The editor saves a new headline in a text editor; the page follows by itself.
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("Tokyo and Washington open talks on shipbuilding",
+                                     "Japan to repair US warships in its yards"),
+                        encoding="utf-8")
+        saved = time.monotonic()
+        visible(desktop, "Japan to repair US warships in its yards")
+        visible(page.frame_locator("#frame-phone"), "Japan to repair US warships in its yards")
+        followed = time.monotonic() - saved
+        page.locator("#plain").get_by_text("Japan to repair US warships").wait_for()
+
+        # A button writes the draft file under the draft's own rules, and the page shows it.
+        row = page.locator('tr[data-id="c0003"]')
+        row.get_by_role("button", name="Pick").click()
+        page.locator('tr[data-id="c0003"] .status.picked').wait_for(timeout=5000)
+        assert draft.read_draft(path).by_id()["c0003"].status == "picked"
+        # The picked candidate became a story of its own in the rendered email.
+        visible(desktop, "Japan and US hold talks on alliance matter 3")
+        page.screenshot(path=str(artifacts_dir / "preview-after.png"), full_page=False)
+
+        # A save that breaks the YAML is shown with its line, over the last good render.
+        path.write_text(path.read_text(encoding="utf-8").replace("sources: [c0002]",
+                                                                 "sources: [c0002"),
+                        encoding="utf-8")
+        page.locator("#error").wait_for(timeout=5000)
+        assert f"{path}:" in page.locator("#error").inner_text()
+        page.screenshot(path=str(artifacts_dir / "preview-broken.png"))
+    finally:
+        page.close()
+    # Reported, not asserted: the poll interval makes this well under a second.
+    print(f"page followed the save in {followed:.2f} s")

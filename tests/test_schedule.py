@@ -1,0 +1,416 @@
+"""digest schedule: real APScheduler runs with short intervals, and real processes for the
+lock and the signals. Job functions are passed in, so no feed is fetched."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.config import Config, load_config, read_config
+from digest.errors import LockBusy
+from digest.models import DraftSummary
+from digest.schedule import (
+    JobFuncs,
+    _cron_weekdays,
+    _scheduler,
+    draft_notice,
+    format_job_list,
+    list_jobs,
+    notify_editors,
+    plan_jobs,
+    run_once,
+    scheduled_run,
+    serve,
+    top_candidates,
+)
+
+NY = ZoneInfo("America/New_York")
+ROOT = Path(__file__).resolve().parents[1]
+
+JOBS_MODULE = '''
+"""Job functions for the scheduler tests: each appends a line to fired.log."""
+import os
+import time
+from pathlib import Path
+
+
+def _append(project_dir, line):
+    with open(Path(project_dir) / "fired.log", "a", encoding="utf-8") as handle:
+        handle.write(line + "\\n")
+        handle.flush()
+
+
+def record_fetch(project_dir):
+    _append(project_dir, "fetch")
+
+
+def record_draft(project_dir):
+    _append(project_dir, "draft")
+
+
+def failing_fetch(project_dir):
+    _append(project_dir, "failed")
+    return False
+
+
+def slow_fetch(project_dir):
+    # A job in the middle of its work when the signal comes: it must be let finish.
+    _append(project_dir, "start")
+    time.sleep(float(os.environ.get("SLOW_FETCH_S", "1.5")))
+    _append(project_dir, "end")
+'''
+
+RECORD = JobFuncs(fetch="sched_jobs:record_fetch", draft="sched_jobs:record_draft")
+SLOW = JobFuncs(fetch="sched_jobs:slow_fetch", draft="sched_jobs:record_draft")
+
+
+@pytest.fixture
+def jobs_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    (folder / "sched_jobs.py").write_text(JOBS_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def make_project(root: Path, *, every_hours: float = 1.0, cron: str = "0 7 1,15 * *",
+                 grace_hours: float = 24.0, extra: str = "") -> Config:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "feeds.yaml").write_text(textwrap.dedent(f"""\
+        feeds:
+          - name: Example
+            url: https://example.org/feed.xml
+        schedule:
+          fetch_every_hours: {every_hours}
+          jitter_minutes: 0
+          draft_cron: "{cron}"
+          timezone: America/New_York
+          misfire_grace_hours: {grace_hours}
+        """) + extra, encoding="utf-8")
+    return load_config(root)
+
+
+def fired(config: Config) -> list[str]:
+    path = config.project_dir / "fired.log"
+    return path.read_text(encoding="utf-8").split() if path.exists() else []
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class Running:
+    """`serve` in a thread, stopped (and joined) on exit."""
+
+    def __init__(self, config: Config, funcs: JobFuncs) -> None:
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(config, funcs), daemon=True)
+
+    def _run(self, config: Config, funcs: JobFuncs) -> None:
+        try:
+            serve(config, self.stop, funcs)
+        except BaseException as exc:
+            self.error = exc
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the scheduler did not stop"
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.fixture(autouse=True)
+def _info_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.INFO, logger="digest.schedule")
+    yield
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def test_plan_follows_the_schedule_section(tmp_path):
+    config = make_project(tmp_path, every_hours=3, cron="30 6 * * 1")
+    config = config.__class__(**{**config.__dict__, "schedule": config.schedule.__class__(
+        fetch_every_hours=3, jitter_minutes=10, draft_cron="30 6 * * 1",
+        timezone="Asia/Tokyo", misfire_grace_hours=6)})
+    fetch, draft = plan_jobs(config)
+    assert (fetch.id, fetch.name, fetch.misfire_grace_s) == (
+        "fetch", "fetch every 3 h +-10 min", 6 * 3600)
+    assert fetch.trigger.interval == timedelta(hours=3) and fetch.trigger.jitter == 600
+    assert fetch.run_at_start and not draft.run_at_start
+    monday = draft.trigger.get_next_fire_time(None, datetime(2026, 11, 25, tzinfo=UTC))
+    assert monday == datetime(2026, 11, 30, 6, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.mark.parametrize(("weekdays", "expected"), [
+    ("1", "mon"), ("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"),
+    ("5-0", "sun,fri,sat"), ("*/2", "sun,tue,thu,sat"), ("sat,sun", "sun,sat"), ("*", "*"),
+])
+def test_cron_weekdays_count_from_sunday_as_in_crontab(weekdays, expected):
+    assert _cron_weekdays(weekdays) == expected
+
+
+def test_bad_cron_is_a_config_error_with_its_line(tmp_path):
+    (tmp_path / "feeds.yaml").write_text(
+        "feeds:\n  - name: A\n    url: https://example.org/a\n"
+        "schedule:\n  draft_cron: '0 7 32 * *'\n", encoding="utf-8")
+    config, problems = read_config(tmp_path / "feeds.yaml")
+    assert config is None
+    assert [(p.line, p.message.split(":")[0]) for p in problems] == [(5, "schedule.draft_cron")]
+
+
+def test_a_late_draft_run_is_for_the_day_it_was_due():
+    config = Config()
+    trigger = plan_jobs(config)[1].trigger
+    due = datetime(2026, 12, 1, 7, 0, tzinfo=NY)
+    assert scheduled_run(trigger, due + timedelta(hours=13), timedelta(hours=24)) == due
+    assert scheduled_run(trigger, due, timedelta(hours=24)) == due
+    assert scheduled_run(trigger, due + timedelta(hours=25), timedelta(hours=24)) is None
+    assert scheduled_run(trigger, due - timedelta(seconds=1), timedelta(hours=24)) is None
+
+
+def test_list_before_and_after_the_first_start(tmp_path, jobs_path):
+    config = make_project(tmp_path / "p", every_hours=5)
+    before = list_jobs(config, RECORD, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
+    assert [(r.id, r.stored) for r in before] == [("fetch", False), ("draft", False)]
+    assert before[1].next_run == datetime(2026, 12, 1, 7, tzinfo=NY)
+    text = format_job_list(before, NY)
+    assert "draft  next 2026-12-01 07:00 EST" in text and "planned" in text
+
+    with Running(config, RECORD):
+        wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
+    after = list_jobs(config, RECORD)
+    assert [(r.id, r.stored) for r in after] == [("fetch", True), ("draft", True)]
+    assert after[0].next_run is not None and after[0].next_run > datetime.now(UTC)
+    assert "planned" not in format_job_list(after, NY)
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def test_jobs_fire_on_their_interval_one_at_a_time(tmp_path, jobs_path, caplog):
+    config = make_project(tmp_path / "p", every_hours=0.3 / 3600)
+    with Running(config, RECORD):
+        wait_for(lambda: len(fired(config)) >= 4, "four fetches")
+    assert set(fired(config)) == {"fetch"}
+    assert any("scheduled fetch every 0.3 s" in r.message for r in caplog.records)
+
+
+def test_missed_runs_are_made_up_once_after_a_restart(tmp_path, jobs_path, caplog):
+    config = make_project(tmp_path / "p", every_hours=1)
+    with Running(config, RECORD):
+        wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
+    (config.project_dir / "fired.log").unlink()
+
+    # The server was down: five fetches and one draft were due while nothing ran.
+    now = datetime.now(UTC)
+    scheduler = _scheduler(config)
+    scheduler.start(paused=True)
+    scheduler.modify_job("fetch", next_run_time=now - timedelta(hours=5, minutes=1))
+    scheduler.modify_job("draft", next_run_time=now - timedelta(hours=2))
+    scheduler.shutdown(wait=False)
+
+    with Running(config, RECORD):
+        wait_for(lambda: sorted(fired(config)) == ["draft", "fetch"], "the make-up runs")
+        time.sleep(1.0)  # room for a burst of replays, which must not come
+        rows = {r.id: r for r in list_jobs(config, RECORD)}
+    assert sorted(fired(config)) == ["draft", "fetch"]
+    assert rows["fetch"].next_run is not None and rows["fetch"].next_run > now
+    assert rows["draft"].next_run is not None and rows["draft"].next_run > now + timedelta(days=1)
+
+
+def test_a_run_missed_beyond_the_grace_time_is_skipped_and_logged(tmp_path, jobs_path, caplog):
+    config = make_project(tmp_path / "p", every_hours=1, grace_hours=1)
+    with Running(config, RECORD):
+        wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
+    scheduler = _scheduler(config)
+    scheduler.start(paused=True)
+    scheduler.modify_job("draft", next_run_time=datetime.now(UTC) - timedelta(hours=3))
+    scheduler.shutdown(wait=False)
+
+    with Running(config, RECORD):
+        wait_for(lambda: any("was missed" in r.message for r in caplog.records), "the warning")
+    assert fired(config) == ["fetch"]
+
+
+def test_changed_settings_replace_the_stored_job(tmp_path, jobs_path):
+    config = make_project(tmp_path / "p", every_hours=1)
+    with Running(config, RECORD):
+        wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
+    changed = make_project(tmp_path / "p", every_hours=2, cron="0 8 * * *")
+    rows = list_jobs(changed, RECORD)
+    assert [r.stored for r in rows] == [False, False]
+    with Running(changed, RECORD):
+        wait_for(lambda: fired(config) == ["fetch", "fetch"], "a fetch for the new setting")
+    assert [r.name for r in list_jobs(changed, RECORD)] == [
+        "fetch every 2 h", "draft at cron '0 8 * * *' America/New_York"]
+
+
+def test_a_second_scheduler_in_the_same_process_refuses(tmp_path, jobs_path):
+    config = make_project(tmp_path / "p")
+    with Running(config, RECORD):
+        wait_for(lambda: fired(config) == ["fetch"], "the first scheduler")
+        with pytest.raises(LockBusy, match=f"already running.*pid {os.getpid()}"):
+            serve(config, threading.Event(), RECORD)
+
+
+def test_run_once_runs_one_job_under_the_lock(tmp_path, jobs_path):
+    config = make_project(tmp_path / "p")
+    assert run_once(config, "draft", funcs=RECORD) == 0
+    failing = JobFuncs(fetch="sched_jobs:failing_fetch", draft=RECORD.draft)
+    assert run_once(config, "fetch", funcs=failing) == 1
+    assert fired(config) == ["draft", "failed"]
+    with Running(config, RECORD):
+        wait_for(lambda: fired(config)[-1:] == ["fetch"], "the scheduler")
+        with pytest.raises(LockBusy):
+            run_once(config, "draft", funcs=RECORD, wait_s=0.2)
+    assert fired(config) == ["draft", "failed", "fetch"]
+
+
+# -- real processes --------------------------------------------------------------------------
+
+DRIVER = """
+import sys
+from digest.config import load_config
+from digest.schedule import JobFuncs, run_scheduler
+funcs = JobFuncs(fetch="sched_jobs:" + sys.argv[2], draft="sched_jobs:record_draft")
+sys.exit(run_scheduler(load_config(sys.argv[1]), funcs=funcs))
+"""
+
+
+def start_scheduler(config: Config, jobs: Path, fetch: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(jobs), str(ROOT)]),
+           "SLOW_FETCH_S": "1.5"}
+    return subprocess.Popen([sys.executable, "-c", DRIVER, str(config.project_dir), fetch],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_lets_the_running_job_finish_then_exits_0(tmp_path, jobs_path, signum):
+    config = make_project(tmp_path / "p", every_hours=1)
+    process = start_scheduler(config, jobs_path, "slow_fetch")
+    try:
+        wait_for(lambda: fired(config) == ["start"], "the job to start")
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert fired(config) == ["start", "end"]
+    assert "finishing the running job" in err and "scheduler stopped" in err
+
+
+def test_a_second_scheduler_process_refuses_to_start(tmp_path, jobs_path):
+    config = make_project(tmp_path / "p")
+    first = start_scheduler(config, jobs_path, "record_fetch")
+    try:
+        wait_for(lambda: fired(config) == ["fetch"], "the first scheduler's first fetch")
+        second = subprocess.run(
+            [sys.executable, "-m", "digest", "schedule", "--project", str(config.project_dir)],
+            capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert second.returncode == 1
+        assert f"another scheduler is already running on this project (pid {first.pid})" \
+            in second.stderr
+        listed = subprocess.run(
+            [sys.executable, "-m", "digest", "schedule", "--list", "--project",
+             str(config.project_dir)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert listed.returncode == 0, listed.stderr
+        assert "draft  next 2026" in listed.stdout or "draft  next 20" in listed.stdout
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+        assert first.returncode == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+
+# -- the editors' notice ---------------------------------------------------------------------
+
+
+def test_notice_lists_counts_top_candidates_and_failing_feeds():
+    summary = DraftSummary(path="issues/2026-12-01/draft.yaml", added=7,
+                           counts=(("new", 12), ("picked", 3)), stories=3)
+    notice = draft_notice(Config(), date(2026, 12, 1), summary, now=datetime.now(UTC),
+                          top=((9.5, "Quad ministers meet", "NHK"),),
+                          failing=(("Kyodo", "HTTP 503"),))
+    assert notice.subject == "Draft ready: US-Japan Alliance Digest 2026-12-01"
+    assert "New candidates this run: 7; by status: 12 new, 3 picked; stories: 3." in notice.text
+    assert "9.5  Quad ministers meet  (NHK)" in notice.text
+    assert "Failing feeds (1):\n  Kyodo: HTTP 503" in notice.text
+
+
+def test_top_candidates_come_from_the_draft_without_rejected_ones(tmp_path):
+    path = tmp_path / "draft.yaml"
+    path.write_text(textwrap.dedent("""\
+        title: Vol 4.23
+        stories: []
+        candidates:
+          - {id: a, status: new, title: Low, score: 3.5, source: A}
+          - {id: b, status: rejected, title: Rejected, score: 9, source: B}
+          - {id: c, status: picked, title: High, score: 8, source: C}
+          - {id: d, status: held, title: Mid, score: 5.0, source: D}
+        """), encoding="utf-8")
+    assert top_candidates(path, limit=2) == ((8.0, "High", "C"), (5.0, "Mid", "D"))
+    assert top_candidates(tmp_path / "missing.yaml") == ()
+
+
+def test_notice_without_smtp_is_logged(caplog):
+    from digest.schedule import DraftNotice
+
+    config = Config(editors=("ed@example.org",))
+    told = notify_editors(config, DraftNotice("Draft ready", "the text\n"),
+                          now=datetime.now(UTC))
+    assert told == "notice logged (no smtp.host set)"
+    assert any("the text" in r.getMessage() for r in caplog.records)
+
+
+def test_notice_is_mailed_to_the_editors(tmp_path):
+    from aiosmtpd.controller import Controller
+    from test_send import Inbox, free_port
+
+    from digest.schedule import DraftNotice
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = make_project(tmp_path / "p", extra=textwrap.dedent(f"""\
+            editors: [ed1@example.org, ed2@example.org]
+            smtp:
+              host: 127.0.0.1
+              port: {port}
+              security: none
+              username_env: TEST_DIGEST_NO_SUCH_USER
+            """))
+        told = notify_editors(config, DraftNotice("Draft ready: 2026-12-01", "body\n"),
+                              now=datetime.now(UTC))
+    finally:
+        controller.stop()
+    assert told == "2 editor(s) notified"
+    (message,) = inbox.parsed()
+    assert message["Subject"] == "Draft ready: 2026-12-01"
+    assert message["To"] == "ed1@example.org, ed2@example.org"
+    assert message.get_content().replace("\r\n", "\n") == "body\n"

@@ -1,0 +1,368 @@
+"""digest send against a real SMTP server (aiosmtpd on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from digest.config import Config, load_config
+from digest.errors import SendError
+from digest.send import (
+    Pacer,
+    Recipient,
+    personalize,
+    read_subscribers,
+    recipient_token,
+    send_list,
+    send_proof,
+)
+
+NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+ISSUE = date(2026, 12, 1)
+UNSUB = "https://example.org/unsubscribe?list=digest&token={token}"
+
+
+# -- a real SMTP server ----------------------------------------------------------------------
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps what it accepts and refuses what it is told to."""
+
+    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    refuse_data_after: int | None = None
+    refuse_rcpt: set[str] = field(default_factory=set)
+    drop_during_data: set[str] = field(default_factory=set)
+    per_connection: int | None = None
+    sessions: list[list[str]] = field(default_factory=list)  # senders seen per connection
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        seen = getattr(session, "test_mails", None)
+        if seen is None:
+            seen = session.test_mails = []
+            self.sessions.append(seen)
+        if self.per_connection is not None and len(seen) >= self.per_connection:
+            return "421 4.7.0 too many messages on this connection, closing"
+        seen.append(address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_rcpt:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if set(envelope.rcpt_tos) & self.drop_during_data:
+            # The server keeps the message but the client never hears back.
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            server.transport.close()
+            return "250 OK"
+        if self.refuse_data_after is not None and len(self.messages) >= self.refuse_data_after:
+            return "451 4.3.0 mail system busy, try again later"
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+    def copies(self) -> Counter[str]:
+        return Counter(rcpt for _, rcpts, _ in self.messages for rcpt in rcpts)
+
+    def parsed(self) -> list[EmailMessage]:
+        return [message_from_bytes(data, policy=policy.default)  # type: ignore[misc]
+                for _, _, data in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+# -- a project with a rendered issue ---------------------------------------------------------
+
+
+def write_project(root: Path, *, port: int = 0, security: str = "none",
+                  unsubscribe_url: str = UNSUB, rate: int = 100000) -> Config:
+    root.mkdir(parents=True, exist_ok=True)
+    host = "127.0.0.1" if port else ""
+    (root / "feeds.yaml").write_text(f"""\
+digest:
+  from: "Alliance Digest <digest@example.org>"
+  list_id: "Alliance Digest <digest.example.org>"
+  unsubscribe_url: "{unsubscribe_url}"
+feeds:
+  - name: Example
+    url: https://example.org/feed.xml
+smtp:
+  host: "{host}"
+  port: {port or 25}
+  security: {security}
+  username_env: TEST_DIGEST_NO_SUCH_USER
+  rate_per_minute: {rate}
+""", encoding="utf-8")
+    config = load_config(root)
+    write_issue_eml(config)
+    return config
+
+
+def write_issue_eml(config: Config) -> Path:
+    """An issue as `digest render` writes it: multipart/alternative with a {token} slot."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = "US-Japan Alliance Digest Vol 4.23 (日米同盟)"
+    message["From"] = "Alliance Digest <digest@example.org>"
+    message["Date"] = "Mon, 30 Nov 2026 12:00:00 +0000"
+    message["Message-ID"] = "<alliance-digest.2026-12-01.abc@example.org>"
+    message["List-Id"] = "Alliance Digest <digest.example.org>"
+    message["List-Unsubscribe"] = f"<{UNSUB}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(f"Quad ministers meet in Tokyo.\n\nUnsubscribe: {UNSUB}\n",
+                        charset="utf-8", cte="quoted-printable")
+    escaped = UNSUB.replace("&", "&amp;").replace("{token}", "%7Btoken%7D")
+    message.add_alternative(
+        f'<html><body><h1>日米同盟ダイジェスト</h1><p>Quad ministers meet.</p>'
+        f'<a href="{escaped}">Unsubscribe</a></body></html>',
+        subtype="html", charset="utf-8", cte="quoted-printable")
+    path = config.issues_dir / ISSUE.isoformat() / "email.eml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(message.as_bytes())
+    return path
+
+
+def subscribers(path: Path, count: int) -> Path:
+    rows = ["Email Address,First Name,Last Name"]
+    rows += [f"reader{n:02d}@example.net,Reader,{n}" for n in range(count)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def bodies(message: EmailMessage) -> dict[str, str]:
+    return {part.get_content_subtype(): part.get_content()
+            for part in message.walk() if not part.is_multipart()}
+
+
+# -- proofs ----------------------------------------------------------------------------------
+
+
+def test_proof_arrives_as_multipart_alternative_with_personal_headers(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port)
+
+    report = send_proof(config, ISSUE, ["Ed One <ed1@example.org>", "ed2@example.org"], now=NOW)
+
+    assert report.ok and report.sent == ("ed1@example.org", "ed2@example.org")
+    assert sorted(inbox.copies().elements()) == ["ed1@example.org", "ed2@example.org"]
+    messages = inbox.parsed()
+    assert [m["To"] for m in messages] == ["Ed One <ed1@example.org>", "ed2@example.org"]
+    assert len({m["Message-ID"] for m in messages}) == 2
+    for message in messages:
+        assert message.get_content_type() == "multipart/alternative"
+        assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain",
+                                                                         "text/html"]
+        assert message["Subject"] == "[Proof] US-Japan Alliance Digest Vol 4.23 (日米同盟)"
+        assert message["From"] == "Alliance Digest <digest@example.org>"
+        assert message["List-Id"] == "Alliance Digest <digest.example.org>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message["Message-ID"] != "<alliance-digest.2026-12-01.abc@example.org>"
+        link = str(message["List-Unsubscribe"]).strip("<>")
+        assert link.startswith("https://example.org/unsubscribe?list=digest&token=")
+        assert "{token}" not in link and len(link.rsplit("=", 1)[1]) == 32
+        parts = bodies(message)
+        assert link in parts["plain"]
+        assert link.replace("&", "&amp;") in parts["html"]
+        assert "日米同盟ダイジェスト" in parts["html"]
+        assert "token}" not in parts["html"] + parts["plain"]
+        assert "%7Btoken%7D" not in parts["html"]
+    first, second = (str(m["List-Unsubscribe"]) for m in messages)
+    assert first != second
+
+
+def test_starttls_required_but_not_offered_is_a_clear_error(tmp_path, smtp_server):
+    _, port = smtp_server
+    config = write_project(tmp_path / "p", port=port, security="starttls")
+    with pytest.raises(SendError, match="does not offer STARTTLS"):
+        send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+
+
+def test_missing_rendered_issue_says_to_render(tmp_path):
+    config = write_project(tmp_path / "p")
+    with pytest.raises(SendError, match="digest render --date 2026-12-15"):
+        send_proof(config, date(2026, 12, 15), ["ed@example.org"], now=NOW)
+
+
+# -- list sends ------------------------------------------------------------------------------
+
+
+def test_interrupted_list_send_resumes_with_exactly_one_copy_each(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port)
+    csv_path = subscribers(tmp_path / "subscribers.csv", 25)
+    inbox.refuse_data_after = 7  # the server starts refusing mail mid-list
+
+    first = send_list(config, ISSUE, csv_path, now=NOW)
+
+    assert len(first.sent) == 7 and first.stopped and "451" in first.stopped
+    assert first.remaining == 18 and not first.ok
+    assert "run the same command again" in str(first)
+
+    inbox.refuse_data_after = None
+    second = send_list(config, ISSUE, csv_path, now=NOW)
+    third = send_list(config, ISSUE, csv_path, now=NOW)
+
+    assert len(second.sent) == 18 and len(second.skipped) == 7 and second.ok
+    assert third.sent == () and len(third.skipped) == 25
+    everyone = {f"reader{n:02d}@example.net" for n in range(25)}
+    assert inbox.copies() == Counter(dict.fromkeys(everyone, 1))
+    to_headers = [str(m["To"]) for m in inbox.parsed()]
+    assert sorted(to_headers) == sorted(f"Reader {n} <reader{n:02d}@example.net>"
+                                        for n in range(25))
+
+
+def test_refused_recipient_is_reported_and_the_rest_go(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port)
+    csv_path = subscribers(tmp_path / "subscribers.csv", 5)
+    inbox.refuse_rcpt = {"reader02@example.net"}
+
+    report = send_list(config, ISSUE, csv_path, now=NOW)
+    again = send_list(config, ISSUE, csv_path, now=NOW)
+
+    assert len(report.sent) == 4 and report.stopped is None
+    assert report.failed[0][0] == "reader02@example.net" and "550" in report.failed[0][1]
+    assert again.sent == () and [a for a, _ in again.failed] == ["reader02@example.net"]
+    assert set(inbox.copies().values()) == {1} and len(inbox.copies()) == 4
+
+
+def test_server_closing_the_connection_between_messages_is_reconnected(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port)
+    inbox.per_connection = 3  # like providers that cap messages per connection
+
+    report = send_list(config, ISSUE, subscribers(tmp_path / "s.csv", 8), now=NOW)
+
+    assert report.ok and len(report.sent) == 8
+    assert [len(mails) for mails in inbox.sessions] == [3, 3, 2]
+    assert set(inbox.copies().values()) == {1} and len(inbox.copies()) == 8
+
+
+def test_connection_lost_during_data_is_in_doubt_and_never_resent(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port)
+    csv_path = subscribers(tmp_path / "subscribers.csv", 4)
+    inbox.drop_during_data = {"reader01@example.net"}
+
+    first = send_list(config, ISSUE, csv_path, now=NOW)
+    inbox.drop_during_data = set()
+    second = send_list(config, ISSUE, csv_path, now=NOW)
+
+    assert first.in_doubt == ("reader01@example.net",) and first.remaining == 2
+    assert second.in_doubt == ("reader01@example.net",) and len(second.sent) == 2
+    assert inbox.copies() == Counter({f"reader{n:02d}@example.net": 1 for n in range(4)})
+    rows = sqlite3.connect(config.state_dir / "digest.sqlite").execute(
+        "SELECT address, status FROM send_log ORDER BY address").fetchall()
+    assert rows == [("reader00@example.net", "sent"), ("reader01@example.net", "pending"),
+                    ("reader02@example.net", "sent"), ("reader03@example.net", "sent")]
+
+
+def test_dry_run_writes_eml_files_and_sends_nothing(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port)
+    csv_path = subscribers(tmp_path / "subscribers.csv", 3)
+
+    report = send_list(config, ISSUE, csv_path, now=NOW, dry_run=True)
+
+    assert inbox.messages == [] and report.dry_run and len(report.written) == 3
+    assert report.written[0].name == "0001-reader00@example.net.eml"
+    message = message_from_bytes(report.written[2].read_bytes(), policy=policy.default)
+    assert message["To"] == "Reader 2 <reader02@example.net>"
+    assert "{token}" not in str(message["List-Unsubscribe"])
+    real = send_list(config, ISSUE, csv_path, now=NOW)
+    assert len(real.sent) == 3
+
+
+def test_list_send_needs_an_unsubscribe_link(tmp_path):
+    config = write_project(tmp_path / "p", unsubscribe_url="")
+    csv_path = subscribers(tmp_path / "subscribers.csv", 1)
+    with pytest.raises(SendError, match="unsubscribe_url is empty"):
+        send_list(config, ISSUE, csv_path, now=NOW, dry_run=True)
+
+
+# -- pure parts ------------------------------------------------------------------------------
+
+
+def test_csv_token_column_wins_and_fills_the_link(tmp_path):
+    config = write_project(tmp_path / "p")
+    base = (config.issues_dir / ISSUE.isoformat() / "email.eml").read_bytes()
+    message = personalize(base, Recipient("a@example.net", "", "id 42/x"), template=UNSUB,
+                          now=NOW)
+    assert str(message["List-Unsubscribe"]) == (
+        "<https://example.org/unsubscribe?list=digest&token=id%2042%2Fx>")
+
+
+def test_read_subscribers_handles_service_exports(tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text(
+        "\ufeffEmail Address,First Name,Last Name,Status\n"
+        "a@example.net,Aki,Sato,subscribed\n"
+        "B@Example.net,Bo,,subscribed\n"
+        "b@example.net,Bo,Again,subscribed\n"
+        "c@example.net,Cy,,unsubscribed\n"
+        "\n", encoding="utf-8")
+    assert read_subscribers(path) == (Recipient("a@example.net", "Aki Sato"),
+                                      Recipient("B@Example.net", "Bo"))
+    bare = tmp_path / "bare.csv"
+    bare.write_text("x@example.org\ny@example.org\n", encoding="utf-8")
+    assert [r.address for r in read_subscribers(bare)] == ["x@example.org", "y@example.org"]
+
+
+def test_read_subscribers_names_the_bad_line(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("email,token\nok@example.net,1\nnot-an-address,2\n", encoding="utf-8")
+    with pytest.raises(SendError) as caught:
+        read_subscribers(path)
+    assert caught.value.line == 3 and "not-an-address" in str(caught.value)
+    assert str(caught.value).startswith(f"{path}:3:")
+
+
+def test_tokens_are_keyed_and_stable():
+    assert recipient_token(b"k1", "A@x.org") == recipient_token(b"k1", "a@x.org")
+    assert recipient_token(b"k1", "a@x.org") != recipient_token(b"k2", "a@x.org")
+
+
+def test_pacer_spaces_messages_to_the_rate():
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(per_minute=30, clock=lambda: now[0], sleep=sleep)
+    pacer.wait()
+    now[0] += 0.5
+    pacer.wait()
+    now[0] += 3.0
+    pacer.wait()
+    assert slept == [pytest.approx(1.5)]
