@@ -98,6 +98,8 @@ def main() -> None:
         files = [p for p in config.site_dir.rglob("*") if p.is_file()]
         pages = [p for p in files if p.suffix == ".html"]
         largest = max(pages, key=lambda p: p.stat().st_size)
+        largest_text = (f"{largest.relative_to(config.site_dir)}: "
+                        f"{largest.stat().st_size / 1024:.1f} KB")
         stories = sum(len(i.stories) for i in generated)
 
     print(f"archive build: {args.issues} issues, {stories} stories, best/median of {args.repeat}")
@@ -105,8 +107,7 @@ def main() -> None:
     for name, times, report in rows:
         print(f"{name:<26}{min(times):>9.3f}{statistics.median(times):>10.3f}"
               f"{len(report.written):>9}{len(report.unchanged):>11}")
-    print(f"site: {len(files)} files, {len(pages)} HTML pages; largest page "
-          f"{largest.name} in {largest.parent.name}: {largest.stat().st_size / 1024:.1f} KB")
+    print(f"site: {len(files)} files, {len(pages)} HTML pages; largest page {largest_text}")
 
 
 if __name__ == "__main__":

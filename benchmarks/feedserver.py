@@ -35,12 +35,13 @@ class Route:
     conditional: bool = True  # answer 304 to matching If-None-Match / If-Modified-Since
     etag: bool = True
     last_modified: str | None = "Mon, 02 Nov 2026 10:00:00 GMT"
-    fail_times: int = 0  # the first N requests get `fail_status`
+    fail_times: int = 0  # the first N requests get `fail_status` (0: the connection is cut)
     fail_status: int = 503
     retry_after: str | None = None
     huge_bytes: int = 50_000_000
     location: str = ""
     gzip: bool = False
+    brotli: bool = False
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -50,6 +51,8 @@ class Stats:
     bytes_sent: int = 0
     statuses: dict[str, list[int]] = field(default_factory=dict)
     request_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    inflight: int = 0
+    max_inflight: int = 0
 
 
 class FeedServer:
@@ -119,7 +122,14 @@ class FeedServer:
                         key, value = line.split(":", 1)
                         headers[key.strip().lower()] = value.strip()
                 path = target.split("?", 1)[0]
-                keep = await self._respond(path, headers, writer)
+                with self._lock:
+                    self.stats.inflight += 1
+                    self.stats.max_inflight = max(self.stats.max_inflight, self.stats.inflight)
+                try:
+                    keep = await self._respond(path, headers, writer)
+                finally:
+                    with self._lock:
+                        self.stats.inflight -= 1
                 if not keep or headers.get("connection", "").lower() == "close":
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -147,6 +157,9 @@ class FeedServer:
         if route.mode == "drop":
             writer.transport.abort()
             return False
+        if count <= route.fail_times and not route.fail_status:
+            writer.transport.abort()
+            return False
         if count <= route.fail_times:
             extra = {"Retry-After": route.retry_after} if route.retry_after else {}
             return await self._send(writer, path, route.fail_status, extra, b"try later")
@@ -172,7 +185,12 @@ class FeedServer:
         ):
             return await self._send(writer, path, 304, extra, b"")
         body = route.body
-        if route.gzip and "gzip" in headers.get("accept-encoding", ""):
+        if route.brotli and "br" in headers.get("accept-encoding", ""):
+            import brotli
+
+            body = brotli.compress(body)
+            extra["Content-Encoding"] = "br"
+        elif route.gzip and "gzip" in headers.get("accept-encoding", ""):
             body = gzip.compress(body, 5)
             extra["Content-Encoding"] = "gzip"
         return await self._send(writer, path, 200, extra, body)

@@ -29,11 +29,11 @@ from published.json files alone.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import re
-import shutil
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -42,9 +42,11 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import jinja2
 
+from digest import draft, render
 from digest.config import Config
 from digest.errors import LockBusy, PublishError
 from digest.fsutil import atomic_write, exclusive_lock
@@ -239,9 +241,6 @@ def publish(
     note: str | None = None,
 ) -> Path:
     """Freeze the issue, render its final email files, rebuild the site; return the issue page."""
-    # Imported here: draft reads published issues through this module.
-    from digest import draft, render
-
     path = published_path(config, issue_date)
     note = (note or "").strip() or None
     try:
@@ -318,6 +317,7 @@ class SiteInfo:
     contact_url: str
     base_url: str
     lang: str
+    timezone: str = "UTC"  # the editor's: a publication date is the date where they are
 
     @classmethod
     def from_config(cls, config: Config) -> SiteInfo:
@@ -325,7 +325,12 @@ class SiteInfo:
             config.site.base_url + "/")
         return cls(title=config.site.title, organisation=config.digest.organisation,
                    program=config.digest.program, contact_url=config.digest.contact_url,
-                   base_url=base, lang=config.digest.lang)
+                   base_url=base, lang=config.digest.lang, timezone=config.cadence.timezone)
+
+
+@functools.cache
+def _site_context(site: SiteInfo) -> dict[str, Any]:
+    return asdict(site)  # shared by every page, never changed
 
 
 @dataclass(frozen=True)
@@ -347,6 +352,10 @@ class _Entry:
     def anchors(self) -> dict[int, str]:
         return _anchors(self.issue.stories)
 
+    @cached_property
+    def langs(self) -> dict[int, str]:
+        return {id(s): text_lang(s.headline + " " + s.body) for s in self.issue.stories}
+
 
 def plan_site(published: Sequence[Published], site: SiteInfo, *, section_order: Sequence[str] = (),
               default_section: str = "Other", issues_dir: Path | None = None,
@@ -364,7 +373,7 @@ def plan_site(published: Sequence[Published], site: SiteInfo, *, section_order: 
     pages.append(_index_page(entries, site))
     pages.extend(_year_pages(entries, site))
     pages.extend(_topic_pages(entries, site, slugs))
-    pages.append(Page("search.html", "search.html", {"site": asdict(site), "root": "",
+    pages.append(Page("search.html", "search.html", {"site": _site_context(site), "root": "",
                                                        "page": "search"}))
     index_json = _search_index(entries)
     pages.append(Page("search.json", data=index_json.encode("utf-8")))
@@ -398,15 +407,15 @@ def _clean_issue(issue: Issue) -> Issue:
 
 
 _BAD_IN_URL = re.compile(_UNSAFE_CHARS.pattern[:-1] + "\\s]")
+_HTTP_URL = re.compile(r"https?://[^/?#\s@]*[^/?#\s@:.]", re.IGNORECASE)
 
 
 def safe_url(url: str) -> str | None:
     """The URL if it is a plain http(s) link; javascript:, data: and the like are dropped."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if not _HTTP_URL.match(url) or _BAD_IN_URL.search(url):
         return None
-    return None if _BAD_IN_URL.search(url) else url
+    return url
 
 
 def _group_sections(stories: Sequence[IssueStory],
@@ -419,7 +428,10 @@ def _group_sections(stories: Sequence[IssueStory],
 
 
 def _anchors(stories: Sequence[IssueStory]) -> dict[int, str]:
-    """Each story's anchor, made unique and safe for an id even if the draft's is not."""
+    """Each story's anchor, made unique and safe for an id even if the draft's is not.
+
+    Keyed by id(): _clean_issue made every story a distinct object, even repeated ones.
+    """
     seen: set[str] = set()
     out: dict[int, str] = {}
     for number, story in enumerate(stories, start=1):
@@ -471,6 +483,19 @@ def excerpt(body: str, limit: int = EXCERPT_CHARS) -> str:
     return cut.rstrip(" ,;:.、。") + "…"
 
 
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def text_lang(text: str) -> str:
+    """'ja' when at least 30% of the letters are Japanese, else 'en' (the start decides)."""
+    sample = text[:200]
+    letters = len(_LETTER.findall(sample))
+    if not letters:
+        return "en"
+    return "ja" if len(_JAPANESE.findall(sample)) >= 0.3 * letters else "en"
+
+
 def long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
@@ -512,12 +537,14 @@ def _story_view(entry: _Entry, story: IssueStory, *, root: str) -> dict[str, Any
         "anchor": anchor,
         "href": f"{root}{entry.slug}/index.html#{anchor}",
         "headline": story.headline,
+        "lang": entry.langs[id(story)],
         "paragraphs": _paragraphs(story.body),
         "sources": [{"name": s.name, "url": safe_url(s.url)} for s in story.sources],
     }
 
 
-def _issue_view(entry: _Entry, *, root: str, slugs: Mapping[str, str]) -> dict[str, Any]:
+def _issue_view(entry: _Entry, *, root: str, slugs: Mapping[str, str],
+                tz: str) -> dict[str, Any]:
     issue = entry.issue
     return {
         "slug": entry.slug,
@@ -529,7 +556,7 @@ def _issue_view(entry: _Entry, *, root: str, slugs: Mapping[str, str]) -> dict[s
         "preheader": issue.preheader,
         "intro": _paragraphs(issue.intro),
         "published_at": entry.published.published_at.isoformat(),
-        "published_long": long_date(entry.published.published_at.date()),
+        "published_long": long_date(entry.published.published_at.astimezone(ZoneInfo(tz)).date()),
         "corrections": [{"date": c.date.isoformat(), "date_long": long_date(c.date),
                          "note": clean_text(c.note)} for c in entry.published.corrections],
         "sections": [
@@ -553,9 +580,9 @@ def _issue_pages(entry: _Entry, older: _Entry | None, newer: _Entry | None, site
     root = "../"
     image, image_page = _image(entry, site, issues_dir)
     context = {
-        "site": asdict(site), "root": root, "page": "issue",
+        "site": _site_context(site), "root": root, "page": "issue",
         "canonical": _absolute(site.base_url, f"{entry.slug}/"),
-        "issue": _issue_view(entry, root=root, slugs=slugs) | {"image": image},
+        "issue": _issue_view(entry, root=root, slugs=slugs, tz=site.timezone) | {"image": image},
         "prev": _link(older, root), "next": _link(newer, root),
     }
     page = Page(f"{entry.slug}/index.html", "issue.html", context)
@@ -568,7 +595,7 @@ def _headlines(entry: _Entry, root: str) -> dict[str, Any]:
         "href": f"{root}{entry.slug}/index.html", "date": issue.date.isoformat(),
         "date_long": long_date(issue.date), "title": issue.title, "label": _issue_label(issue),
         "corrected": bool(entry.published.corrections),
-        "stories": [{"headline": s.headline,
+        "stories": [{"headline": s.headline, "lang": entry.langs[id(s)],
                      "href": f"{root}{entry.slug}/index.html#{entry.anchors[id(s)]}"}
                     for s in issue.stories],
     }
@@ -596,7 +623,7 @@ def _index_page(entries: Sequence[_Entry], site: SiteInfo) -> Page:
         earlier.setdefault(e.issue.date.year, []).append({
             "href": f"{e.slug}/index.html", "date": e.issue.date.isoformat(),
             "label": f"No. {e.issue.number}, {e.issue.date.day} {e.issue.date:%b}"})
-    context = {"site": asdict(site), "root": "", "page": "index",
+    context = {"site": _site_context(site), "root": "", "page": "index",
                "canonical": site.base_url, "issues": [_headlines(e, "") for e in recent],
                "earlier": [{"year": y, "issues": items} for y, items in earlier.items()],
                "years": _years(entries), "count": len(entries)}
@@ -641,7 +668,8 @@ def _year_pages(entries: Sequence[_Entry], site: SiteInfo) -> list[Page]:
         days = [[e.issue.date for e in part] for part in parts]
         for number, part in enumerate(parts, start=1):
             path = f"archive/{_part_file(year['year'], number)}"
-            context = {"site": asdict(site), "root": "../", "page": "year", "year": year["year"],
+            context = {"site": _site_context(site), "root": "../", "page": "year",
+                       "year": year["year"],
                        "canonical": _absolute(site.base_url, path),
                        "months": _months(days[number - 1]) if len(parts) > 1 else "",
                        "parts": _part_links(year["year"], days, number),
@@ -652,7 +680,7 @@ def _year_pages(entries: Sequence[_Entry], site: SiteInfo) -> list[Page]:
 
 
 def _topic_story(entry: _Entry, story: IssueStory, root: str) -> dict[str, Any]:
-    return {"headline": story.headline,
+    return {"headline": story.headline, "lang": entry.langs[id(story)],
             "href": f"{root}{entry.slug}/index.html#{entry.anchors[id(story)]}",
             "excerpt": excerpt(story.body), "date": entry.issue.date.isoformat(),
             "date_long": long_date(entry.issue.date), "issue": entry.issue.title}
@@ -675,7 +703,7 @@ def _topic_pages(entries: Sequence[_Entry], site: SiteInfo,
         root = "../../"
         recent = [_topic_story(e, s, root) for e, stories in hits for s in stories]
         pages.append(Page(f"topics/{slug}/index.html", "topic.html", {
-            "site": asdict(site), "root": root, "page": "topic", "name": name,
+            "site": _site_context(site), "root": root, "page": "topic", "name": name,
             "canonical": _absolute(site.base_url, f"topics/{slug}/"),
             "stories": recent[:RECENT_ON_TOPIC], "total": total, "years": year_links}))
         for year in years:
@@ -689,14 +717,14 @@ def _topic_pages(entries: Sequence[_Entry], site: SiteInfo,
                           for e, stories in reversed(part)]
                 path = f"topics/{slug}/{_part_file(year, number)}"
                 pages.append(Page(path, "topic_year.html", {
-                    "site": asdict(site), "root": root, "page": "topic", "name": name,
+                    "site": _site_context(site), "root": root, "page": "topic", "name": name,
                     "year": year, "topic_href": "index.html",
                     "canonical": _absolute(site.base_url, path),
                     "months": _months(days[number - 1]) if len(parts) > 1 else "",
                     "parts": _part_links(year, days, number),
                     "groups": groups, "years": _without_counts(year_links)}))
     pages.append(Page("topics/index.html", "topics.html", {
-        "site": asdict(site), "root": "../", "page": "topics",
+        "site": _site_context(site), "root": "../", "page": "topics",
         "canonical": _absolute(site.base_url, "topics/"), "topics": summary}))
     return pages
 
@@ -721,7 +749,7 @@ def _feed_page(entries: Sequence[_Entry], site: SiteInfo, slugs: Mapping[str, st
     feed_entries = []
     for entry in newest:
         url = _absolute(site.base_url, f"{entry.slug}/")
-        view = _issue_view(entry, root=site.base_url, slugs=slugs)
+        view = _issue_view(entry, root=site.base_url, slugs=slugs, tz=site.timezone)
         image, _ = _image(entry, site, issues_dir)
         if image and image["src"] and "://" not in image["src"]:
             image = image | {"src": url + image["src"]}
@@ -733,7 +761,7 @@ def _feed_page(entries: Sequence[_Entry], site: SiteInfo, slugs: Mapping[str, st
         })
     # The feed's date comes from the issues, never the clock, so an unchanged site stays so.
     updated = max((e.published.updated_at for e in entries), default=None)
-    context = {"site": asdict(site), "entries": feed_entries,
+    context = {"site": _site_context(site), "entries": feed_entries,
                "updated": _rfc3339(updated) if updated else "1970-01-01T00:00:00Z",
                "self_url": _absolute(site.base_url, "feed.xml")}
     return Page("feed.xml", "feed.xml", context)
@@ -877,7 +905,7 @@ def _safe_remove(site_dir: Path, relative: str) -> bool:
     parent = target.parent
     # Drop folders the removal emptied (an unpublished issue's folder).
     while parent != site_dir.resolve() and parent.is_dir() and not any(parent.iterdir()):
-        shutil.rmtree(parent)
+        parent.rmdir()
         parent = parent.parent
     return True
 

@@ -285,8 +285,32 @@ def publish(project: Path, issue_date: datetime | None, force: bool, note: str |
     from digest import pipeline
 
     when = _latest_issue_date(config, issue_date)
+    if force and not note and sys.stdin.isatty():
+        # A correction is shown to readers, so ask for its note rather than fail.
+        note = click.prompt("Correction note shown on the issue's page", default="",
+                            show_default=False) or None
     page = pipeline.run_publish(config, when, now=utc_now(), force=force, note=note)
     click.echo(str(page))
+
+
+@main.command()
+@project_option
+@click.option("--full", is_flag=True, help="Write every page, even those that did not change.")
+def site(project: Path, full: bool) -> None:
+    """Rebuild the archive site from the published issues; only changed pages are written.
+
+    Use it after changing the site templates or the `site:` settings; publishing an issue
+    rebuilds the site by itself.
+
+    \b
+    Example:
+        digest site --project /srv/alliance
+    """
+    config = _config(project)
+    from digest import archive
+
+    report = archive.build_site(config, now=utc_now(), full=full)
+    click.echo(str(report))
 
 
 @main.command()
@@ -307,12 +331,15 @@ def publish(project: Path, issue_date: datetime | None, force: bool, note: str |
     help="Send the issue to every address of this CSV (column `email`).",
 )
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files instead.")
+@click.option("--export", "service", type=click.Choice(["mailchimp", "constantcontact"]),
+              default=None, help="Only write issues/D/email.SERVICE.html to paste into it.")
 def send(
     project: Path,
     issue_date: datetime | None,
     recipients: tuple[str, ...],
     list_csv: Path | None,
     dry_run: bool,
+    service: str | None,
 ) -> None:
     """Send a proof (--to) or the issue to a subscriber list (--list); resumes if interrupted.
 
@@ -320,9 +347,15 @@ def send(
     Examples:
         digest send --to editor@example.org
         digest send --list subscribers.csv --dry-run
+        digest send --export mailchimp
     """
     from digest import send as sender
 
+    if service:
+        config = _config(project)
+        when = _latest_issue_date(config, issue_date)
+        click.echo(str(sender.export_html(config, when, service)))  # type: ignore[arg-type]
+        return
     if bool(recipients) == bool(list_csv):
         raise click.UsageError("give either --to ADDRESS... or --list FILE")
     config = _config(project)

@@ -76,6 +76,10 @@ def _positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
+def _percent(value: float) -> str | None:
+    return None if 0 <= value <= 100 else "must be between 0 and 100"
+
+
 def _title_pattern(value: str) -> str | None:
     try:
         value.format(volume=1, number=1)
@@ -126,9 +130,10 @@ class Weights:
 
     phrase_title: float = 5.0
     phrase_summary: float = 3.5
-    pair_title: float = 4.0
-    pair_sentence: float = 3.0
+    pair_title: float = 2.75
+    pair_sentence: float = 2.5
     pair_apart: float = 1.5
+    named: float = 0.5
     topic: float = 0.75
     topic_max: float = 3.0
     exclusion: float = -6.0
@@ -169,7 +174,7 @@ class Rules:
     source_points: SourcePoints = field(default_factory=SourcePoints)
     fresh_days: float = _checked(14.0, _positive)
     cluster_hours: float = _checked(72.0, _positive)
-    cluster_similarity: float = 70.0
+    cluster_similarity: float = _checked(70.0, _percent)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
                     compare (conflict?) -> atomic write with draft.yaml.bak -> unlock
     set_status      the same, but only the `status:` value of the named candidates changes
     load_issue      draft -> models.Issue (stories resolved, picked candidates become stories)
-    check_project   drafts -> every problem with file and line (see digest.draftcheck)
+    check_project   drafts -> every problem with file and line (the last section below)
 
 The file has three parts, and only the program's parts are ever rewritten:
 
@@ -13,19 +13,18 @@ The file has three parts, and only the program's parts are ever rewritten:
     candidates:                       the program's list; `status` and any comment in it are
                                       the editor's and survive
 
-Why the split: a round-trip YAML library keeps comments and formatting, but ruamel.yaml
-needs seconds for thousands of candidates. The header and stories are small and are
-parsed round-trip (for values and line numbers) yet written back verbatim. The candidate
-list is read by a strict line parser when it is in the layout this module writes, and by
-ruamel.yaml round-trip (slow, comment-preserving) when the editor has put comments or
-other YAML styles in it.
+Why the split: ruamel.yaml's round trip keeps comments and formatting but needs seconds
+per thousand candidates. The header and stories are small: they are parsed round-trip
+(for values and line numbers) and written back verbatim. The candidate list is read by a
+strict line parser when it is in the layout this module writes (editor comments included,
+each kept with its candidate), and by ruamel.yaml round-trip, slower but faithful, when
+the editor has used other YAML styles in it (block scalars, flow lists, other indents).
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import io
 import json
 import re
@@ -40,6 +39,7 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from digest.config import Config
 from digest.errors import DigestError, DraftConflict, DraftError, LockBusy
@@ -176,9 +176,17 @@ class DraftCandidate:
     extra: tuple[tuple[str, Any], ...] = ()
     line: int | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
+    # The editor's comments, kept with the candidate: (key, lines above it, comment after
+    # its value); key "" is above the entry, END_KEY below it.
+    comments: tuple[tuple[str, str, str], ...] = ()
+    # An entry in a YAML style of the editor's: ruamel.yaml's nodes, written back by it.
+    node: Any = field(default=None, compare=False, repr=False)
 
     def line_of(self, key: str) -> int | None:
         return dict(self.key_lines).get(key, self.line)
+
+
+END_KEY = "$end"
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,9 @@ class DraftFile:
     stories: tuple[DraftStory, ...]
     candidates: tuple[DraftCandidate, ...]
     fast: bool  # the candidate list is in this module's own layout
+    block_head: str = ""  # comments between `candidates:` and the first entry
+    # The list as ruamel.yaml read it (slow path only), reused when writing it back.
+    rt_block: Any = field(default=None, compare=False, repr=False)
     stories_line: int | None = None
     problems: tuple[tuple[int | None, str], ...] = ()  # shape problems found while reading
 
@@ -298,43 +309,52 @@ def _load_yaml(path: Path, text: str) -> Any:
         raise _yaml_error(path, exc) from exc
 
 
-def parse_draft(path: Path, text: str) -> DraftFile:
-    """Parse a draft's text; a DraftError names file, line and column when it is not YAML."""
+def parse_draft(path: Path, text: str, *, previous: DraftFile | None = None) -> DraftFile:
+    """Parse a draft's text; a DraftError names file, line and column when it is not YAML.
+
+    With `previous` (an earlier parse of the same file), an unchanged candidate list is
+    reused rather than parsed again: the preview re-renders on every save.
+    """
     path = Path(path)
     head, block, tail = split_draft(text)
     block_lines = block.count("\n") + (1 if block and not block.endswith("\n") else 0)
     head_lines = head.count("\n")
-    # Blank lines stand in for the list so line numbers stay true below it; the list is
-    # usually last, and scanning thousands of blank lines would cost ruamel.yaml a second.
-    spacer = "\n" * block_lines if tail.strip() else ""
     try:
-        data = _yaml().load(head + spacer + tail)
+        data = _yaml().load(head + tail)
     except YAMLError as exc:
         # Report the error as the whole file shows it, then refuse.
         _load_yaml(path, text)
         raise _yaml_error(path, exc) from exc
     if data is None:
         data = CommentedMap()
+    if tail.strip():  # keys after the list: put their line numbers back where they are
+        _shift_lines(data, head_lines, block_lines)
     if not isinstance(data, CommentedMap):
         raise DraftError(
             "is not a draft: the top level must be keys such as `title:` and `stories:`;"
             " restore it from draft.yaml.bak", path=path, line=1, column=1,
         )
     problems: list[tuple[int | None, str]] = []
-    entries, fast = _parse_block(path, block, head_lines)
-    candidates = []
-    for entry in entries:
-        cand, entry_problems = _candidate(entry)
-        candidates.append(cand)
-        problems += entry_problems
+    if previous is not None and previous.fast and block and previous.block == block:
+        shift = head_lines - previous.head.count("\n")
+        candidates = [_shifted(c, shift) for c in previous.candidates] if shift else list(
+            previous.candidates)
+        fast, block_head, rt_block = True, previous.block_head, None
+    else:
+        entries, fast, block_head, rt_block = _parse_block(path, block, head_lines)
+        candidates = [_candidate(entry) for entry in entries]
     stories, stories_line, story_problems = _stories(data)
     problems += story_problems
+    if "candidates" in data:
+        problems.append((_key_line(data, "candidates"), "a second `candidates:` list; the"
+                         " program keeps the first, merge the two and delete this one"))
     header = {k: v for k, v in data.items() if k != "stories"}
     header_lines = {str(k): _key_line(data, k) or 1 for k in data}
     return DraftFile(
         path=path, text=text, head=head, block=block, tail=tail, header=header,
         header_lines=header_lines, stories=tuple(stories), candidates=tuple(candidates),
-        fast=fast, stories_line=stories_line, problems=tuple(problems),
+        fast=fast, block_head=block_head, stories_line=stories_line, problems=tuple(problems),
+        rt_block=rt_block,
     )
 
 
@@ -366,6 +386,8 @@ def _item_line(node: Any, index: int) -> int | None:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -420,10 +442,32 @@ def _stories(
     return stories, line, problems
 
 
-def _candidate(entry: Mapping[str, Any]) -> tuple[DraftCandidate, list[tuple[int | None, str]]]:
+def _shift_lines(node: Any, start: int, by: int) -> None:
+    """Move ruamel.yaml's recorded positions at or below line `start` (0-based) down."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return
+    if lc.line is not None and lc.line >= start:
+        lc.line += by
+    for position in (lc.data or {}).values():
+        if position[0] >= start:
+            position[0] += by
+        if len(position) > 2 and position[2] >= start:
+            position[2] += by
+    children = node.values() if isinstance(node, dict) else node if isinstance(
+        node, list) else ()
+    for child in children:
+        _shift_lines(child, start, by)
+
+
+def _shifted(cand: DraftCandidate, lines: int) -> DraftCandidate:
+    return replace(cand, line=None if cand.line is None else cand.line + lines,
+                   key_lines=tuple((k, n + lines) for k, n in cand.key_lines))
+
+
+def _candidate(entry: Mapping[str, Any]) -> DraftCandidate:
     values: dict[str, Any] = entry["values"]
     line = entry["line"]
-    problems: list[tuple[int | None, str]] = []
     try:
         score = float(values.get("score") or 0.0)
     except (TypeError, ValueError):
@@ -447,8 +491,11 @@ def _candidate(entry: Mapping[str, Any]) -> tuple[DraftCandidate, list[tuple[int
         extra=extra,
         line=line,
         key_lines=tuple(entry["key_lines"].items()),
+        comments=tuple((k, above, after)
+                       for k, (above, after) in entry.get("comments", {}).items()),
+        node=entry.get("node"),
     )
-    return cand, problems
+    return cand
 
 
 # --- the candidate list: the fast line format and the round-trip fallback ----------------
@@ -480,6 +527,7 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
+@functools.lru_cache(maxsize=65536)
 def yaml_scalar(value: str | float | None) -> str:
     """A scalar as this module writes it: plain when safe, else JSON-style double quotes."""
     if value is None:
@@ -492,13 +540,12 @@ def yaml_scalar(value: str | float | None) -> str:
     return _UNSAFE_CHARS.sub(_escape, json.dumps(text, ensure_ascii=False))
 
 
+@functools.lru_cache(maxsize=65536)
 def _scalar_value(raw: str) -> tuple[bool, Any]:
     """(ok, value) of one scalar written the way yaml_scalar writes them."""
     raw = raw.strip()
     if raw == "" or raw in ("~", "null"):
         return True, None
-    if raw == "[]":
-        return True, []
     first = raw[0]
     if first == '"':
         try:
@@ -517,56 +564,185 @@ def _scalar_value(raw: str) -> tuple[bool, Any]:
     return plain_ok(raw), raw
 
 
-_ITEM_START = re.compile(r"^  - ([A-Za-z_][\w-]*):(?: (.*))?$")
-_ITEM_KEY = re.compile(r"^    ([A-Za-z_][\w-]*):(?: (.*))?$")
-_LIST_ITEM = re.compile(r"^      - (.*)$")
+_KEY = re.compile(r"[A-Za-z_][\w-]*")
+_KNOWN_KEYS = frozenset(CANDIDATE_KEYS)
+_COMMENT_LINE = re.compile(r"[ \t]*#").match
 
 
-def parse_block_fast(block: str, first_line: int) -> list[dict[str, Any]] | None:
-    """Parse a candidate list written in this module's layout; None if it is not."""
-    lines = block.split("\n")
-    if not lines or not re.fullmatch(r"candidates:[ \t]*(\[\])?[ \t]*", lines[0].rstrip("\r")):
+_DECODER = json.JSONDecoder()
+_COMMENT_AFTER = re.compile(r"^[ \t]+#")
+
+
+def split_comment(raw: str) -> tuple[str, str] | None:
+    """The text after `key:` cut into (value, comment after it); None if it is unusual."""
+    stripped = raw.strip()
+    if not stripped or stripped[0] == "#":
+        return "", raw.rstrip()
+    if stripped[0] == '"':
+        try:
+            end = _DECODER.raw_decode(stripped)[1]
+        except ValueError:
+            return None
+    elif stripped[0] == "'":
+        end = 1
+        while True:
+            end = stripped.find("'", end)
+            if end < 0:
+                return None
+            if stripped.startswith("''", end):
+                end += 2
+                continue
+            end += 1
+            break
+    else:
+        end = stripped.find(" #")
+        if end < 0:
+            return stripped, ""
+        end = len(stripped[:end].rstrip())
+    rest = stripped[end:]
+    if rest and not _COMMENT_AFTER.match(rest):
         return None
-    empty = lines[0].rstrip().endswith("[]")
-    entries: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
+    return stripped[:end], rest
+
+
+def _is_note(line: str) -> bool:
+    return not line or line.isspace() or bool(_COMMENT_LINE(line))
+
+
+def parse_block_fast(block: str, first_line: int) -> tuple[list[dict[str, Any]], str] | None:
+    """Parse a candidate list laid out the way this module writes it; None if it is not.
+
+    Returns the entries and the comment lines above the first one. An entry is
+    {"values", "line", "key_lines", "comments"}: the editor's whole-line comments are kept
+    with the key (or entry) below them, end-of-line comments with their key. An entry in
+    another YAML style (a block scalar, a flow list ...) is read by ruamel.yaml alone and
+    carries its node as "node"; None means the list itself has another shape.
+    """
+    lines = block.split("\n")
+    parts = split_comment(lines[0].rstrip("\r")[len("candidates:"):]) if lines[0].startswith(
+        "candidates:") else None
+    if parts is None or parts[0] not in ("", "[]") or parts[1]:
+        return None
+    starts = [i for i in range(1, len(lines)) if lines[i].startswith("  - ")]
+    first = starts[0] if starts else len(lines)
+    if not all(_is_note(line) for line in lines[1:first]) or (parts[0] == "[]" and starts):
+        return None
+    block_head = "".join(line.rstrip("\r") + "\n" for line in lines[1:first]
+                         if line.strip())
+    # Comments right above an entry belong to it, not to the entry before.
+    ends = []
+    for index, begin in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(lines)
+        if index + 1 < len(starts):
+            while end - 1 > begin and _is_note(lines[end - 1]):
+                end -= 1
+        ends.append(end)
+    entries = []
+    previous_end = first
+    for end in ends:
+        chunk = lines[previous_end:end]
+        number = first_line + previous_end
+        entry = _parse_entry(chunk, number)
+        if entry is None:
+            entry = _parse_entry_rt(chunk, number)
+            if entry is None:
+                return None
+        entries.append(entry)
+        previous_end = end
+    return entries, block_head
+
+
+def _parse_entry(lines: list[str], number: int) -> dict[str, Any] | None:
+    """One entry (with the comment lines above it) in this module's layout, else None."""
+    values: dict[str, Any] = {}
+    key_lines: dict[str, int] = {}
+    comments: dict[str, list[str]] = {}
+    entry = {"values": values, "line": None, "key_lines": key_lines, "comments": comments}
+    above: list[str] = []
     list_key: str | None = None
-    for offset, raw_line in enumerate(lines[1:], start=1):
-        line = raw_line.rstrip("\r")
-        number = first_line + offset
-        if not line.strip():
+    number -= 1
+    for line in lines:
+        number += 1
+        if not line or line.isspace():
             continue
-        if empty:
-            return None
-        if (m := _LIST_ITEM.match(line)) and list_key is not None and current is not None:
-            ok, value = _scalar_value(m.group(1))
-            if not ok or not isinstance(value, str):
+        if line[-1] == "\r":
+            line = line[:-1]
+        # The common lines first: `    key: value`, `      - item`, `  - key: value`.
+        if line.startswith("    ") and line[4] not in " #" and entry["line"] is not None:
+            where = None
+        elif list_key is not None and line.startswith("      - "):
+            ok, value = _scalar_value(line[8:])
+            if not ok or not isinstance(value, str) or above:
                 return None
-            current["values"][list_key].append(value)
+            values[list_key].append(value)
             continue
-        list_key = None
-        m = _ITEM_START.match(line)
-        if m:
-            current = {"values": {}, "line": number, "key_lines": {}}
-            entries.append(current)
+        elif _COMMENT_LINE(line):
+            above.append(line + "\n")
+            continue
+        elif line.startswith("  - ") and entry["line"] is None:
+            entry["line"] = number
+            where = ""
         else:
-            m = _ITEM_KEY.match(line)
-            if m is None or current is None:
+            return None
+        list_key = None
+        key, colon, raw = line[4:].partition(":")
+        if not colon or key in values or (raw and raw[0] != " ") or (
+            key not in _KNOWN_KEYS and not _KEY.fullmatch(key)
+        ):
+            return None
+        if "#" in raw:
+            parts = split_comment(raw)
+            if parts is None:
                 return None
-        key, raw = m.group(1), m.group(2) or ""
-        if key in current["values"]:
-            return None
-        ok, value = _scalar_value(raw)
-        if not ok:
-            return None
-        if key in _LIST_KEYS and value is None:
-            value = []
-            list_key = key
-        elif value == [] and key not in _LIST_KEYS:
-            return None
-        current["values"][key] = value
-        current["key_lines"][key] = number
-    return entries
+            text, after = parts
+        else:
+            text, after = raw.strip(), ""
+        if text == "[]":
+            if key not in _LIST_KEYS:
+                return None
+            value: Any = []
+        else:
+            ok, value = _scalar_value(text)
+            if not ok:
+                return None
+            if key in _LIST_KEYS:
+                if value is not None:
+                    return None
+                value, list_key = [], key
+        values[key] = value
+        key_lines[key] = number
+        if where is None:
+            where = key
+        if above or after:
+            comments[where] = ["".join(above), after]
+            above = []
+    if above:
+        comments[END_KEY] = ["".join(above), ""]
+    return entry
+
+
+def _parse_entry_rt(lines: list[str], number: int) -> dict[str, Any] | None:
+    """One entry read by ruamel.yaml (it keeps any style and comment); None if not YAML."""
+    # Blank lines around the entry are the layout's, not the entry's: ruamel.yaml would
+    # keep them and they would pile up run after run.
+    while lines and not lines[0].strip():
+        lines, number = lines[1:], number + 1
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    try:
+        data = _yaml().load("candidates:\n" + "\n".join(lines) + "\n")
+    except YAMLError:
+        return None  # the whole list is read again, for an error with its true position
+    seq = data.get("candidates") if isinstance(data, CommentedMap) else None
+    if not isinstance(seq, CommentedSeq) or len(seq) != 1 or not isinstance(seq[0],
+                                                                            CommentedMap):
+        return None
+    _shift_lines(data, 1, number - 2)
+    node = seq[0]
+    line = _item_line(seq, 0)
+    return {"values": {str(k): v for k, v in node.items()}, "line": line,
+            "key_lines": {str(k): _key_line(node, k) or line for k in node},
+            "node": (data, seq)}
 
 
 def _parse_block_rt(path: Path, block: str, offset: int) -> tuple[CommentedMap, CommentedSeq]:
@@ -582,13 +758,14 @@ def _parse_block_rt(path: Path, block: str, offset: int) -> tuple[CommentedMap, 
     return data, seq
 
 
-def _parse_block(path: Path, block: str, offset: int) -> tuple[list[dict[str, Any]], bool]:
+def _parse_block(path: Path, block: str, offset: int) -> tuple[list[dict[str, Any]], bool, str,
+                                                               Any]:
     if not block:
-        return [], True
+        return [], True, "", None
     fast = parse_block_fast(block, offset + 1)
     if fast is not None:
-        return fast, True
-    _, seq = _parse_block_rt(path, block, offset)
+        return fast[0], True, fast[1], None
+    data, seq = _parse_block_rt(path, block, offset)
     entries = []
     for index, node in enumerate(seq):
         line = _item_line(seq, index)
@@ -598,7 +775,7 @@ def _parse_block(path: Path, block: str, offset: int) -> tuple[list[dict[str, An
         values = {str(k): v for k, v in node.items()}
         key_lines = {str(k): _key_line(node, k) or line for k in node}
         entries.append({"values": values, "line": line, "key_lines": key_lines})
-    return entries, False
+    return entries, False, "", (data, seq)
 
 
 def _candidate_fields(cand: DraftCandidate) -> list[tuple[str, Any]]:
@@ -615,40 +792,80 @@ def _candidate_fields(cand: DraftCandidate) -> list[tuple[str, Any]]:
     return pairs + list(cand.extra)
 
 
-def emit_block_fast(candidates: Sequence[DraftCandidate]) -> str | None:
+def _emit_value(out: list[str], lead: str, key: str, value: Any, after: str = "") -> bool:
+    if isinstance(value, list):
+        if not value:
+            out.append(f"{lead}{key}: []{after}\n")
+            return True
+        out.append(f"{lead}{key}:{after}\n")
+        out.extend(f"      - {yaml_scalar(str(v))}\n" for v in value)
+        return True
+    if value is None or isinstance(value, (str, float)):
+        scalar = yaml_scalar(value)
+        out.append(f"{lead}{key}: {scalar}{after}\n" if scalar else f"{lead}{key}:{after}\n")
+        return True
+    return False
+
+
+def emit_block_fast(candidates: Sequence[DraftCandidate], block_head: str = "") -> str | None:
     """The candidate list in this module's layout; None if an editor's value does not fit it."""
     if not candidates:
-        return "candidates: []\n"
-    out = ["candidates:\n"]
+        return f"candidates: []\n{block_head}"
+    out = ["candidates:\n", block_head]
     for cand in candidates:
+        if cand.node is not None:
+            out.append(_dump_entry(cand))
+            continue
+        notes = {key: (above, after) for key, above, after in cand.comments}
         for index, (key, value) in enumerate(_candidate_fields(cand)):
-            lead = "  - " if index == 0 else "    "
-            if isinstance(value, list):
-                if not value:
-                    out.append(f"{lead}{key}: []\n")
-                    continue
-                out.append(f"{lead}{key}:\n")
-                out.extend(f"      - {yaml_scalar(str(v))}\n" for v in value)
-            elif value is None or isinstance(value, (str, float)):
-                scalar = yaml_scalar(value)
-                out.append(f"{lead}{key}: {scalar}\n" if scalar else f"{lead}{key}:\n")
-            else:
+            above, after = notes.get(key, ("", ""))
+            if index == 0:
+                out.append(notes.get("", ("", ""))[0])
+                after = after or notes.get("", ("", ""))[1]
+            out.append(above)
+            if not _emit_value(out, "  - " if index == 0 else "    ", key, value, after):
                 return None
+        out.append(notes.get(END_KEY, ("", ""))[0])
         out.append("\n")
     return "".join(out)
 
 
 def _cmap(cand: DraftCandidate) -> CommentedMap:
+    """A new entry for ruamel.yaml to write, quoted the way the fast parser reads it back."""
     node = CommentedMap()
     for key, value in _candidate_fields(cand):
-        node[key] = CommentedSeq(value) if isinstance(value, list) else value
+        if isinstance(value, list):
+            node[key] = CommentedSeq(value)
+        elif isinstance(value, str) and not plain_ok(value):
+            node[key] = DoubleQuotedScalarString(value)
+        else:
+            node[key] = value
     return node
 
 
+def _refresh_node(node: CommentedMap, cand: DraftCandidate) -> None:
+    node["score"] = float(cand.score)
+    node["why"] = CommentedSeq(cand.why)
+    node["also"] = CommentedSeq(cand.also)
+    if cand.held_from and "held_from" not in node:
+        node["held_from"] = cand.held_from
+
+
+def _dump_entry(cand: DraftCandidate) -> str:
+    """An entry of the editor's own style, refreshed and written back by ruamel.yaml."""
+    data, seq = cand.node
+    _refresh_node(seq[0], cand)
+    buffer = io.StringIO()
+    _yaml().dump(data, buffer)
+    text = buffer.getvalue().split("\n", 1)[1]  # without the `candidates:` line
+    return text if text.endswith("\n\n") else text.rstrip("\n") + "\n\n"
+
+
 def emit_block_rt(path: Path, old_block: str, offset: int,
-                  candidates: Sequence[DraftCandidate]) -> str:
+                  candidates: Sequence[DraftCandidate], *,
+                  parsed: tuple[CommentedMap, CommentedSeq] | None = None) -> str:
     """The new list through ruamel.yaml, moving each editor comment with its candidate."""
-    data, seq = _parse_block_rt(path, old_block, offset)
+    data, seq = parsed if parsed is not None else _parse_block_rt(path, old_block, offset)
     nodes: dict[str, tuple[int, CommentedMap]] = {}
     for index, node in enumerate(seq):
         if isinstance(node, CommentedMap):
@@ -661,18 +878,15 @@ def emit_block_rt(path: Path, old_block: str, offset: int,
             new_seq.append(_cmap(cand))
             continue
         old_index, node = known
-        node["score"] = float(cand.score)
-        node["why"] = CommentedSeq(cand.why)
-        node["also"] = CommentedSeq(cand.also)
-        if cand.held_from and "held_from" not in node:
-            node["held_from"] = cand.held_from
+        _refresh_node(node, cand)
         new_seq.append(node)
         if old_index in seq.ca.items:
             new_seq.ca.items[new_index] = seq.ca.items[old_index]
     data["candidates"] = new_seq
     buffer = io.StringIO()
     _yaml().dump(data, buffer)
-    text = buffer.getvalue()
+    # The blank lines that kept line numbers true when reading are not part of the list.
+    text = buffer.getvalue().lstrip("\n")
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -715,6 +929,8 @@ def sort_key(cand: DraftCandidate) -> tuple[bool, float, str]:
 
 @dataclass(frozen=True)
 class Merged:
+    """The merged candidate list, best first, and how many candidates are new to it."""
+
     candidates: tuple[DraftCandidate, ...]
     added: int
 
@@ -817,6 +1033,7 @@ def new_draft_head(config: Config, window: IssueWindow) -> str:
     """The editor's part of a brand-new draft: header keys with help, and no stories yet."""
     title = issue_title(config, window)
     return f"""\
+
 # Editor's draft of {title} ({window.date}).
 # Yours to edit: the header keys, `stories`, and each candidate's `status`
 # (new, picked, rejected, held). `digest draft` keeps everything you write and only
@@ -875,8 +1092,8 @@ def write_checked(path: Path, before: bytes | None, text: str) -> None:
     now_bytes = _read_bytes(path)
     if now_bytes != before:
         raise DraftConflict(
-            "changed on disk while this run was working (saved in an editor?); nothing was"
-            " written and your version is kept; run the command again",
+            "the draft changed on disk while digest was writing it (saved in an editor?);"
+            " nothing was written and your version is kept; run the command again",
             path=path,
         )
     atomic_write(path, text, backup=before is not None)
@@ -921,33 +1138,53 @@ def refresh_draft(
 ) -> DraftSummary:
     """Create or refresh the draft of `window.date`, keeping every edit of the editor."""
     path = draft_path(config, window.date)
-    incoming = [draft_candidate(c, config) for c in candidates]
     with draft_lock(config, window.date):
         before = _read_bytes(path)
         if before is None:
             current = parse_draft(path, new_draft_head(config, window) + "candidates: []\n")
         else:
             current = read_draft(path)
+        incoming = _incoming(candidates, current, config)
         carried, notes = held_from_previous(config, window.date)
         merged = merge_candidates(current.candidates, incoming, carried=carried,
                                   referenced=current.referenced())
         block = _emit(current, merged.candidates)
         top = status_block(merged.candidates, len(current.stories), health, added=merged.added,
                            now=now, notes=notes)
-        write_checked(path, before, replace_status_block(current.head, top) + block + current.tail)
+        head = current.head
+        if head and not head.endswith("\n"):  # the editor deleted the list: start it anew
+            head += "\n"
+        write_checked(path, before, replace_status_block(head, top) + block + current.tail)
     counts = status_counts(merged.candidates)
     return DraftSummary(path=str(path), added=merged.added, counts=tuple(counts.items()),
                         stories=len(current.stories))
 
 
+def _incoming(candidates: Sequence[Candidate], current: DraftFile,
+              config: Config) -> list[DraftCandidate]:
+    """Candidates for the merge; known ones only carry what a refresh may change."""
+    ids = {c.id for c in current.candidates}
+    links = {link_key(c.url) for c in current.candidates if c.url}
+    out = []
+    for cand in candidates:
+        if cand.id in ids or link_key(cand.url) in links:
+            out.append(DraftCandidate(
+                id=cand.id, url=cand.url, score=round(float(cand.score), 2),
+                why=tuple(_clean(w) for w in cand.why),
+                also=tuple(_outlet_text(_clean(o.name), o.url) for o in cand.also)))
+        else:
+            out.append(draft_candidate(cand, config))
+    return out
+
+
 def _emit(current: DraftFile, candidates: Sequence[DraftCandidate]) -> str:
     if current.fast:
-        fast = emit_block_fast(candidates)
+        fast = emit_block_fast(candidates, current.block_head)
         if fast is not None:
             return fast
     offset = current.head.count("\n")
     block = current.block or "candidates: []\n"
-    return emit_block_rt(current.path, block, offset, candidates)
+    return emit_block_rt(current.path, block, offset, candidates, parsed=current.rt_block)
 
 
 _STATUS_VALUE = re.compile(r"^(\s*(?:-\s+)?status\s*:\s*)(\"[^\"]*\"|'[^']*'|[^\s#]+)?(.*)$")
@@ -999,7 +1236,8 @@ def set_status(config: Config, issue_date: date, changes: Mapping[str, str], *,
         before = _read_bytes(path)
         current = read_draft(path)
         text = with_statuses(current, changes)
-        parse_draft(path, text)  # never write what does not read back
+        if not current.fast or any(c.node is not None for c in current.candidates):
+            parse_draft(path, text)
         write_checked(path, before, text)
 
 
@@ -1140,8 +1378,6 @@ def suggest(key: str, valid: Sequence[str]) -> str:
     return f"did you mean `{near[0]}`?" if near else f"valid keys: {', '.join(valid)}"
 
 
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 # --- checks before publishing (`digest check`) --------------------------------------------
 
@@ -1220,6 +1456,10 @@ def check_draft(current: DraftFile, config: Config, issue_date: date, *,
     for key, line in current.header_lines.items():
         if key not in HEADER_KEYS:
             add(line, f"unknown key `{key}`; {suggest(key, HEADER_KEYS)}")
+    written = _text(current.header.get("date"))
+    if written and written != issue_date.isoformat():
+        add(current.header_lines.get("date"), f"date {written} differs from the issue folder"
+            f" {issue_date}; the folder's date is used", "warning")
     by_id: dict[str, DraftCandidate] = {}
     for cand in current.candidates:
         _check_candidate(cand, by_id, add)
@@ -1309,7 +1549,9 @@ def _check_auto_story(cand: DraftCandidate, add: Any) -> None:
 
 
 def _check_image_file(current: DraftFile, image: str, add: Any) -> None:
-    if not (current.path.parent / image).is_file():
+    folder = current.path.parent.resolve()
+    target = (folder / image).resolve()
+    if folder not in target.parents or not target.is_file():
         add(current.header_lines.get("image"), f"image {image!r} is not a file in "
                                                f"{current.path.parent}; add it or use a URL")
 

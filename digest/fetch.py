@@ -1,13 +1,13 @@
 """Feeds -> the store: fast, polite, incremental, and no bad feed can break or slow the run.
 
     config.feeds + store feed states
-      --plan-->        due feeds (failing ones wait out a growing delay; the rest are skipped)
-      --fetch_feed-->  Fetched per feed (httpx.AsyncClient: conditional GET, size cap,
-                       redirect limit, retries with backoff on transient failures)
-      --hash-->        a body identical to last time is not parsed again ("unchanged")
-      --parse_feed-->  Parsed, in a process pool (feedparser is the real CPU cost)
-      --store-->       items and the feed's new state in one transaction per feed
-      --> RunReport    one FeedReport per feed
+      --plan-->           due feeds (failing ones wait out a growing delay: "skipped")
+      --Fetcher.fetch-->  Fetched per feed (httpx: conditional GET, size cap, redirect
+                          limit, retries with backoff and jitter on transient failures)
+      --body hash-->      a body identical to last time is not parsed again ("unchanged")
+      --parse_feed-->     Parsed, in a process pool (feedparser is the real CPU cost)
+      --store-->          items and the feed's new state, one transaction per feed
+      --> RunReport       one FeedReport per feed
 
 Concurrency is bounded overall and per host. Decisions (what is due, how long to back off,
 what an outcome means) are pure functions of their inputs and `now`.
@@ -22,6 +22,7 @@ import hashlib
 import multiprocessing
 import os
 import random
+import sqlite3
 import ssl
 import sys
 import time
@@ -45,7 +46,7 @@ GONE_RETRY = timedelta(days=7)
 # Retries inside one run: short waits, since the whole run should cost one slow feed.
 RETRY_BASE_S = 0.5
 RETRY_CAP_S = 8.0
-CLIENT_SHARDS = 4  # several small pools cost far less CPU than one huge one
+CLIENT_SHARDS = 8  # several small pools cost far less CPU than one huge one
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -150,8 +151,8 @@ class Fetcher:
         """Fetch one feed; every failure becomes a Fetched with an error, never an exception."""
         host = host_key(source.url)
         per_host = self.hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
-        started = time.monotonic()
         async with per_host, self.overall:
+            started = time.monotonic()  # the time budget starts once a slot is ours
             try:
                 async with asyncio.timeout(self.settings.timeout_s):
                     result = await self._with_retries(source, validators, host, started)
@@ -336,9 +337,31 @@ def fetch_into_store(
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
+    """A feed to fetch now, with what the store remembers of it."""
+
     source: FeedSource
     state: FeedState
+
+
+def plan(
+    sources: Sequence[FeedSource], states: dict[str, FeedState], now: datetime
+) -> tuple[list[Job], list[FeedReport]]:
+    """Which feeds to fetch now; the others are waiting out a backoff and reported as skipped.
+
+    A feed whose URL changed in feeds.yaml starts afresh: its old validators and failures
+    belonged to the old address.
+    """
+    jobs, skipped = [], []
+    for source in sources:
+        state = states.get(source.name) or FeedState(name=source.name)
+        if state.url and state.url != source.url:
+            state = FeedState(name=source.name)
+        if is_due(state, now):
+            jobs.append(Job(source, state))
+        else:
+            skipped.append(_skipped(state))
+    return jobs, skipped
 
 
 async def _run(
@@ -351,14 +374,8 @@ async def _run(
     show_progress: bool,
 ) -> RunReport:
     started = time.monotonic()
-    states = store.feed_states()
-    jobs, reports = [], {}
-    for source in sources:
-        state = states.get(source.name, FeedState(name=source.name))
-        if is_due(state, now):
-            jobs.append(_Job(source, state))
-        else:
-            reports[source.name] = _skipped(state)
+    jobs, skipped = plan(sources, store.feed_states(), now)
+    reports = {r.feed: r for r in skipped}
     agent = user_agent(config.digest.contact_url)
     clients = make_clients(config.fetch, agent)
     fetcher = Fetcher(config.fetch, agent, clients)
@@ -380,13 +397,22 @@ async def _one(
     fetcher: Fetcher,
     store: Store,
     pool: concurrent.futures.Executor | None,
-    job: _Job,
+    job: Job,
     now: datetime,
     progress: _Progress | None,
 ) -> FeedReport:
     try:
-        attempt = await fetcher.fetch(job.source, job.state.validators)
-        return await _settle(store, pool, job, attempt, now)
+        try:
+            attempt = await fetcher.fetch(job.source, job.state.validators)
+        except Exception as exc:  # httpx.InvalidURL and anything unforeseen: this feed only
+            attempt = Attempt(Fetched(source=job.source, error=f"cannot fetch: {exc!r}"))
+        try:
+            return await _settle(store, pool, job, attempt, now)
+        except sqlite3.Error:
+            raise  # a broken store is the run's problem, not this feed's
+        except Exception as exc:  # a bug must cost one feed, not the run
+            failed = replace(attempt.fetched, error=f"unexpected error: {exc!r}")
+            return _record_failure(store, job.source, job.state, failed, now, None)
     finally:
         if progress:
             progress.advance(job.source.name)
@@ -395,7 +421,7 @@ async def _one(
 async def _settle(
     store: Store,
     pool: concurrent.futures.Executor | None,
-    job: _Job,
+    job: Job,
     attempt: Attempt,
     now: datetime,
 ) -> FeedReport:

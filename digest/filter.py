@@ -2,7 +2,7 @@
 
 Pure decision code: items, rules and the clock come in, candidates go out. The flow::
 
-    Rules --compile_rules--> Matcher            (once: one trie regex for every term)
+    Rules --compile_rules--> Matcher            (once: the terms as three trie regexes)
     Item  --Matcher.score--> Scored             (evidence + source kind + freshness)
           relevant ones --cluster.cluster_stories--> clusters of copies
           clusters --select_candidates--> Candidate (best item, also = other outlets)
@@ -11,8 +11,8 @@ How text is matched (`Matcher.find`):
 - Text is NFKC-normalised (full-width Ａ and half-width ｶﾅ fold to their usual forms) and
   every dash to "-", so "U.S.–Japan" and "Ｕ．Ｓ．" read as "U.S.-Japan" and "U.S.".
 - An English term matches whole words only; it is case-sensitive when it has no lowercase
-  letter (US, SDF, SOFA: "us" and "sofa" are not them) and for people (Glass, not glass);
-  otherwise case-insensitive, with a plural "s"/"es" allowed (missile -> missiles).
+  letter (US, SDF, SOFA: "us" and "sofa" are not them; F-35s is F-35) and for people
+  (Glass, not glass); otherwise case-insensitive, with its plural (missile -> missiles).
 - A Japanese term matches as a substring (Japanese has no spaces between words).
 - `false_friends` are longer words that contain a term but mean something else (米価 is rice,
   南米 South America, "Washington Post" a newspaper): the leftmost-longest match wins, so a
@@ -23,7 +23,8 @@ How text is matched (`Matcher.find`):
 How an item is scored (`Rules.weights`, shown to the editor as reasons):
 - alliance phrases count on their own (title more than summary);
 - a US-side and a Japan-side term (people and institutions included) in the title, or in
-  one sentence of the summary, count far more than the two sides far apart;
+  one sentence of the summary, count far more than the two sides far apart, and a little
+  more again when one of them is a person named in the people lists;
 - section topic terms add points only when there is such US-Japan evidence;
 - exclusions (sports, entertainment ...) subtract;
 - the evidence decides relevance (>= min_score); the source kind, freshness and the number
@@ -32,6 +33,7 @@ How an item is scored (`Rules.weights`, shown to the editor as reasons):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -56,8 +58,7 @@ _ODD_PUNCTUATION = re.compile("[" + "".join(map(chr, _TRANSLATE)) + "]")
 _WORD_CHAR = "A-Za-z0-9"
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _JA, _CS, _CI = 0, 1, 2  # which scan found a form
-_TOKEN = re.compile(r"[a-z0-9]+")
-_RAW_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 # A sentence ends at 。！？ or at .!? after a lowercase letter/digit/bracket, so that
 # "U.S. and Japan" stays one sentence.
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|[。！？!?]\s*|\n+")
@@ -88,19 +89,48 @@ class Term:
     specific: bool = True  # False for plain side words (US, Japan): too common to cluster on
 
 
+class _Form(NamedTuple):
+    """A matchable form and its rule entries, sorted once into what scoring asks of them."""
+
+    terms: tuple[Term, ...]
+    categories: frozenset[str]
+    us: bool
+    japan: bool
+    others: tuple[str, ...]  # phrase, exclusion ... (not sides, topics or masks)
+    labels: tuple[str, ...]  # concepts for clustering
+    named: bool  # a person from a people list
+    topics: tuple[tuple[str, int], ...]  # (label, section index)
+
+
+def _form(terms: Sequence[Term]) -> _Form:
+    cats = frozenset(t.category for t in terms)
+    return _Form(
+        terms=tuple(terms),
+        categories=cats,
+        us=US in cats,
+        japan=JAPAN in cats,
+        others=tuple(c for c in cats if c not in (US, JAPAN, TOPIC, MASK)),
+        labels=tuple(dict.fromkeys(t.label for t in terms if t.specific)),
+        named=any(t.specific and t.category in (US, JAPAN) for t in terms),
+        topics=tuple((t.label, t.section) for t in terms if t.category == TOPIC),
+    )
+
+
 class Hit(NamedTuple):
     """A word found in a field: where, what was written, and which rule entries it is."""
 
     field: str
     unit: int  # 0 = title; 1.. = sentence of the summary
     word: str
-    terms: tuple[Term, ...]
-    categories: frozenset[str]
+    form: _Form
 
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return self.form.terms
 
-class _Form(NamedTuple):
-    terms: tuple[Term, ...]
-    categories: frozenset[str]
+    @property
+    def categories(self) -> frozenset[str]:
+        return self.form.categories
 
 
 @dataclass(frozen=True)
@@ -145,6 +175,8 @@ class Matcher:
         self.exact: dict[str, list[Term]] = {}  # Japanese and case-sensitive forms
         self.folded: dict[str, list[Term]] = {}  # case-insensitive forms, lowercased
         self.section_names = tuple(s.name for s in rules.sections)
+        self.kind_points = dataclasses.asdict(rules.source_points)
+        self.fresh_max = rules.weights.fresh_max
         lists: list[tuple[Iterable[str], str, int, bool]] = [
             (rules.alliance_phrases, PHRASE, -1, False),
             (rules.us_terms, US, -1, False),
@@ -174,32 +206,10 @@ class Matcher:
             for form, terms in table.items():
                 if (kind == _JA) != (not form.isascii()):
                     continue
-                cats = frozenset(t.category for t in terms)
-                self.forms[kind, form] = _Form(tuple(terms), cats)
+                self.forms[kind, form] = _form(terms)
         self.ja_pattern = _compile(ja, "", "")
         self.cs_pattern = _compile(cs, "", f"(?![{_WORD_CHAR}])")
         self.ci_pattern = _compile(ci, "(?<![a-z0-9])", "(?![a-z0-9])")
-        self._build_screen()
-
-    def _build_screen(self) -> None:
-        """Keys for may_be_relevant: for every side or phrase form, its longest word (as
-        written for case-sensitive forms, lowercased otherwise); Japanese forms whole."""
-        keys: dict[str, set[str]] = {PHRASE: set(), US: set(), JAPAN: set()}
-        ja_forms = set()
-        for (kind, form), info in self.forms.items():
-            for category in info.categories & keys.keys():
-                if kind == _JA:
-                    keys[category].add(form)
-                    ja_forms.add(form)
-                elif words := _RAW_TOKEN.findall(form):
-                    word = max(words, key=len)
-                    keys[category].add(word if kind == _CS else word.lower())
-        self.phrase_keys = frozenset(keys[PHRASE])
-        self.us_keys = frozenset(keys[US])
-        self.japan_keys = frozenset(keys[JAPAN])
-        # findall returns non-overlapping matches, so a form hidden inside a longer one
-        # must be found too: look ahead for every form at every position.
-        self.ja_screen = re.compile(f"(?=({_trie_pattern(ja_forms)}))" if ja_forms else "(?!x)x")
 
     def _add(self, alias: str, term: Term, exact_case: bool,
              ja: set[str], cs: set[str], ci: set[str]) -> None:
@@ -207,12 +217,16 @@ class Matcher:
             ja.add(alias)
             self.exact.setdefault(alias, []).append(term)
         elif exact_case or not any(c.islower() for c in alias):
-            cs.add(alias)
-            self.exact.setdefault(alias, []).append(term)
+            forms = [alias]
+            if term.category != MASK and not exact_case:  # F-35s, SOFAs
+                forms.append(alias + "s")
+            for form in forms:
+                cs.add(form)
+                self.exact.setdefault(form, []).append(term)
         else:
             forms = [alias]
-            if alias[-1].isalpha() and term.category not in (MASK,):
-                forms += [alias + "s", alias + "es"]
+            if alias[-1].isalpha() and term.category != MASK:
+                forms.append(_plural(alias))
             for form in forms:
                 ci.add(form.lower())
                 self.folded.setdefault(form.lower(), []).append(term)
@@ -243,91 +257,88 @@ class Matcher:
     def scan(self, text: str) -> list[tuple[int, str, _Form]]:
         """(start, word, form) of every rule word in normalised text, leftmost-longest,
         false friends already taken out."""
-        found: list[tuple[int, int, str, _Form]] = []
         forms = self.forms
         lowered = text.lower()
-        if len(lowered) == len(text):
-            for m in self.ci_pattern.finditer(lowered):
-                start, end = m.span()
-                found.append((start, -end, text[start:end], forms[_CI, m.group()]))
-        for m in self.cs_pattern.finditer(text):
-            start, end = m.span()
-            if start and text[start - 1] in _ALNUM:
-                continue
-            found.append((start, -end, m.group(), forms[_CS, m.group()]))
-        if not text.isascii():
-            for m in self.ja_pattern.finditer(text):
-                start, end = m.span()
-                found.append((start, -end, m.group(), forms[_JA, m.group()]))
-        found.sort(key=_span)
-        hits = []
-        covered = 0
-        for start, neg_end, word, form in found:
-            if start < covered:
-                continue
-            covered = -neg_end
-            if MASK not in form.categories:
-                hits.append((start, word, form))
-        return hits
+        if len(lowered) != len(text):  # a rare letter whose lowercase is longer (İ)
+            lowered = text.translate(_ASCII_LOWER)
+        scans: list[list[tuple[int, int, str, _Form]]] = []
+        if hits := [(m.start(), -m.end(), text[m.start():m.end()], forms[_CI, m.group()])
+                    for m in self.ci_pattern.finditer(lowered)]:
+            scans.append(hits)
+        if hits := [(m.start(), -m.end(), m.group(), forms[_CS, m.group()])
+                    for m in self.cs_pattern.finditer(text)
+                    if not m.start() or text[m.start() - 1] not in _ALNUM]:
+            scans.append(hits)
+        if not text.isascii() and (
+            hits := [(m.start(), -m.end(), m.group(), forms[_JA, m.group()])
+                     for m in self.ja_pattern.finditer(text)]
+        ):
+            scans.append(hits)
+        if not scans:
+            return []
+        # Each scan alone is ordered and without overlaps; only mixed scans need sorting.
+        kept = scans[0] if len(scans) == 1 else _leftmost_longest(scans)
+        return [(start, word, form) for start, _, word, form in kept
+                if MASK not in form.categories]
 
     def find(self, title: str, summary: str = "") -> list[Hit]:
         """Rule words of an item: title hits are unit 0, summary hits carry their sentence
         number (1, 2 ...). Both fields are scanned as one text, which is faster."""
-        title = normalize(title)
-        cut = len(title)
-        text = f"{title}\n{normalize(summary)}" if summary else title
-        found = self.scan(text)
+        cut, text = _joined(title, summary)
+        return self._hits(cut, text, self.scan(text))
+
+    def _hits(self, cut: int, text: str, found: list[tuple[int, str, _Form]]) -> list[Hit]:
         if not found:
             return []
         if found[-1][0] < cut:
-            return [Hit("title", 0, word, f.terms, f.categories) for _, word, f in found]
+            return [Hit("title", 0, word, f) for _, word, f in found]
         starts = [e.end() for e in _SENTENCE_END.finditer(text, cut + 1)]
-        return [Hit("title", 0, word, f.terms, f.categories) if pos < cut else
-                Hit("summary", 1 + bisect_right(starts, pos), word, f.terms, f.categories)
+        return [Hit("title", 0, word, f) if pos < cut else
+                Hit("summary", 1 + bisect_right(starts, pos), word, f)
                 for pos, word, f in found]
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def evidence(self, item: Item, *, now: datetime | None = None) -> Evidence:
+    def evidence(self, item: Item, *, now: datetime | None = None,
+                 hits: list[Hit] | None = None) -> Evidence:
         """Score one item; `now` adds freshness (None: no freshness, e.g. for `explain`)."""
-        hits = self.find(item.title, item.summary)
-        tally = _Tally(self, hits)
-        reasons = tally.content_reasons()
+        if hits is None:
+            hits = self.find(item.title, item.summary)
+        if hits:
+            tally = _Tally(self, hits)
+            reasons = tally.content_reasons()
+            section, concepts = tally.section(), frozenset(tally.concepts)
+        else:  # most items: nothing to tally
+            reasons, section, concepts = [], self.rules.default_section or None, frozenset()
         evidence = sum(r.points for r in reasons)
         relevant = evidence >= self.rules.min_score
         reasons += self._ranking_reasons(item, now)
         score = round(sum(r.points for r in reasons), 2)
-        scored = Scored(item, score, tuple(reasons), tally.section(), relevant)
-        return Evidence(scored, frozenset(tally.concepts))
+        return Evidence(Scored(item, score, tuple(reasons), section, relevant), concepts)
 
     def score(self, item: Item, *, now: datetime | None = None) -> Scored:
         return self.evidence(item, now=now).scored
 
-    def may_be_relevant(self, item: Item) -> bool:
-        """A quick necessary test: without an alliance phrase, or without both a US-side and
-        a Japan-side word, no item reaches min_score. Lets select_candidates skip the rest."""
-        if self.rules.min_score <= 0:
-            return True
-        text = f"{item.title}\n{item.summary}"
-        if not text.isascii():
-            text = normalize(text)
-        words = _RAW_TOKEN.findall(text)
-        found = set(words)
-        found.update(_TOKEN.findall(text.lower()))
-        if not text.isascii():
-            found.update(self.ja_screen.findall(text))
-        if not found.isdisjoint(self.phrase_keys):
-            return True
-        return not found.isdisjoint(self.us_keys) and not found.isdisjoint(self.japan_keys)
+    def relevant_evidence(self, item: Item, *, now: datetime | None = None) -> Evidence | None:
+        """The item's evidence if it is relevant, else None; cheap for the many items with
+        no alliance phrase and no US-Japan pair anywhere (nothing more is built for them)."""
+        cut, text = _joined(item.title, item.summary)
+        found = self.scan(text)
+        if self.rules.min_score > 0:
+            categories = frozenset().union(*(form.categories for _, _, form in found))
+            if PHRASE not in categories and not (US in categories and JAPAN in categories):
+                return None
+        evidence = self.evidence(item, now=now, hits=self._hits(cut, text, found))
+        return evidence if evidence.scored.relevant else None
 
     def _ranking_reasons(self, item: Item, now: datetime | None) -> list[Reason]:
         reasons = []
-        kind_points = getattr(self.rules.source_points, item.kind, 0.0)
+        kind_points = self.kind_points.get(item.kind, 0.0)
         if kind_points:
-            reasons.append(Reason("source", "kind", (item.kind,), kind_points))
+            reasons.append(Reason(f"{item.kind} source", "feed", (item.feed,), kind_points))
         if now is not None and item.dated:
-            age_days = max(0.0, (now - item.published).total_seconds() / 86400)
-            fresh = self.rules.weights.fresh_max * max(0.0, 1 - age_days / self.rules.fresh_days)
+            age_days = max(0.0, (now.timestamp() - item.published.timestamp()) / 86400)
+            fresh = self.fresh_max * (1 - age_days / self.rules.fresh_days)
             if fresh >= 0.05:
                 reasons.append(Reason("freshness", "published", (f"{age_days:.1f} days old",),
                                       round(fresh, 2)))
@@ -347,22 +358,26 @@ class _Tally:
         self.topics: dict[str, tuple[str, float]] = {}  # concept -> (word, points)
         self.section_weight = [0.0] * len(matcher.section_names)
         self.concepts: set[str] = set()
+        self.named: dict[int, dict[str, None]] = {}  # unit -> people named there
         topic_points = matcher.rules.weights.topic
         for h in hits:
-            title = h.field == "title"
-            for category in h.categories:
-                if category in (US, JAPAN):
-                    us, japan = self.sides.setdefault(h.unit, ({}, {}))
-                    (us if category == US else japan)[h.word] = None
-                elif category != TOPIC:
-                    self.words.setdefault((category, h.field), {})[h.word] = None
-            for t in h.terms:
-                if t.specific:
-                    self.concepts.add(t.label)
-                if t.category == TOPIC:
-                    self.section_weight[t.section] += 2.0 if title else 1.0
-                    if t.label not in self.topics:
-                        self.topics[t.label] = (h.word, topic_points * (1.5 if title else 1.0))
+            f, word, unit = h.form, h.word, h.unit
+            if f.us or f.japan:
+                us, japan = self.sides.setdefault(unit, ({}, {}))
+                if f.us:
+                    us[word] = None
+                if f.japan:
+                    japan[word] = None
+                if f.named:
+                    self.named.setdefault(unit, {})[word] = None
+            for category in f.others:
+                self.words.setdefault((category, h.field), {})[word] = None
+            if f.labels:
+                self.concepts.update(f.labels)
+            for label, section in f.topics:
+                self.section_weight[section] += 1.0 if unit else 2.0
+                if label not in self.topics:
+                    self.topics[label] = (word, topic_points * (1.0 if unit else 1.5))
 
     def content_reasons(self) -> list[Reason]:
         w = self.matcher.rules.weights
@@ -386,15 +401,20 @@ class _Tally:
         w = self.matcher.rules.weights
         reasons = []
         title_us, title_japan = self.sides.get(0, ({}, {}))
+        named: dict[str, None] = {}
         if title_us and title_japan:
             reasons.append(Reason("US + Japan together", "title",
                                   (*title_us, *title_japan), w.pair_title))
+            named.update(self.named.get(0, {}))
         for unit in sorted(self.sides):
             us, japan = self.sides[unit]
             if unit and us and japan:
                 reasons.append(Reason("US + Japan in one sentence", "summary",
                                       (*us, *japan), w.pair_sentence))
+                named.update(self.named.get(unit, {}))
                 break
+        if named:  # leaders and ministers by name say more than "US" and "Japan"
+            reasons.append(Reason("people named", "title+summary", tuple(named), w.named))
         if not reasons:
             all_us = {word: None for us, _ in self.sides.values() for word in us}
             all_japan = {word: None for _, japan in self.sides.values() for word in japan}
@@ -421,18 +441,26 @@ def _parts(form: str) -> list[str]:
             if (i, j) != (0, len(words))]
 
 
-def _has(hit: Hit, category: str) -> bool:
-    return category in hit.categories
+def _joined(title: str, summary: str) -> tuple[int, str]:
+    """Title and summary normalised and joined by a newline, and where the title ends."""
+    title = normalize(title)
+    return len(title), f"{title}\n{normalize(summary)}" if summary else title
+
+
+def _plural(word: str) -> str:
+    """The regular English plural: missile -> missiles, tariff -> tariffs, ally -> allies."""
+    lower = word.lower()
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
 
 
 def _compile(words: set[str], before: str, after: str) -> re.Pattern[str]:
     if not words:
         return re.compile(r"(?!x)x")
     return re.compile(f"{before}(?:{_trie_pattern(words)}){after}")
-
-
-def _words(hits: Iterable[Hit]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(h.word for h in hits))
 
 
 @functools.lru_cache(maxsize=8)
@@ -466,10 +494,10 @@ def explain(text: str, rules: Rules, *, now: datetime) -> Scored:
 
 def select_candidates(items: Sequence[Item], rules: Rules, *, now: datetime) -> list[Candidate]:
     """Relevant items only, one candidate per story (copies in `also`), best first."""
-    from digest.cluster import cluster_stories
+    from digest.cluster import cluster_stories  # cluster.py builds on this module's types
 
     matcher = compile_rules(rules)
-    relevant = [e for e in (matcher.evidence(i, now=now) for i in items) if e.scored.relevant]
+    relevant = [e for e in (matcher.relevant_evidence(i, now=now) for i in items) if e]
     clusters = cluster_stories(relevant, rules)
     candidates = [_candidate(cluster, rules) for cluster in clusters]
     candidates.sort(key=lambda c: (-c.score, c.published, c.id))
@@ -490,7 +518,7 @@ def _candidate(cluster: Sequence[Evidence], rules: Rules) -> Candidate:
     w = rules.weights
     if outlets:
         points = min(w.outlets_max, w.per_outlet * len(outlets))
-        reasons.append(Reason("also reported by", "cluster",
+        reasons.append(Reason("other outlets", "this story",
                               tuple(o.name for o in outlets), points))
     score = round(sum(r.points for r in reasons), 2)
     best_scored = replace(best.scored, reasons=tuple(reasons), score=score)
@@ -528,3 +556,21 @@ def _outlets(cluster: Sequence[Evidence], best: Item) -> tuple[Outlet, ...]:
 
 def _span(found: tuple[int, int, str, object]) -> tuple[int, int]:
     return found[0], found[1]
+
+
+def _leftmost_longest(
+    scans: list[list[tuple[int, int, str, _Form]]],
+) -> list[tuple[int, int, str, _Form]]:
+    found = sorted((hit for scan in scans for hit in scan), key=_span)
+    kept: list[tuple[int, int, str, _Form]] = []
+    covered = 0
+    for hit in found:
+        start, neg_end, word, form = hit
+        if kept and kept[-1][:2] == (start, neg_end):
+            # The same word in two scans ("Akazawa" a person and a topic): both count.
+            previous = kept[-1][3]
+            kept[-1] = (start, neg_end, word, _form(previous.terms + form.terms))
+        elif start >= covered:
+            kept.append(hit)
+            covered = -neg_end
+    return kept

@@ -57,6 +57,8 @@ _BLOCK_TAG = re.compile(r"<(br|/p|/div|/li|/h\d)\b[^>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+# Full-width kana only: Latin-1 letters such as Ä decode as half-width katakana in cp932.
+_KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -154,7 +156,7 @@ def _decode(body: bytes, declared: list[str], lang: str) -> str | None:
             return text
     if lang == "ja" or not any(codecs_):
         for codec in _JAPANESE_GUESSES:
-            if (text := _strict(body, codec)) is not None and _JAPANESE.search(text):
+            if (text := _strict(body, codec)) is not None and _KANA.search(text):
                 return text
     for codec in [*codecs_, "cp1252"]:
         if codec and (text := _strict(body, codec)) is not None:
@@ -185,20 +187,17 @@ def _strict(body: bytes, codec: str) -> str | None:
 
 
 def _problem(result: Any, items: tuple[Item, ...]) -> str | None:
-    if not result.get("bozo"):
-        return None if items or result.get("version") else _not_a_feed(result)
-    exc = result.get("bozo_exception")
-    name = type(exc).__name__
-    if name in ("CharacterEncodingOverride",) and items:
-        return None  # the charset was corrected; the items are fine
-    where = f" at line {exc.getLineNumber()}" if hasattr(exc, "getLineNumber") else ""
-    return f"malformed feed ({name}{where}: {exc}); kept {len(items)} items"
-
-
-def _not_a_feed(result: Any) -> str | None:
-    if result.get("entries"):
+    """Why the document was not a clean feed, in words for the editor; None if it was."""
+    exc = result.get("bozo_exception") if result.get("bozo") else None
+    if not result.get("version") and not items:
+        cause = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+        return ("not a feed: no RSS, Atom or RDF found" + cause
+                + "; open the URL in a browser and check it in feeds.yaml")
+    # A corrected charset or a server calling its feed text/html harms nothing.
+    if exc is None or type(exc).__name__ in ("CharacterEncodingOverride", "NonXMLContentType"):
         return None
-    return "not a feed (no RSS, Atom or RDF content found); check the URL in feeds.yaml"
+    where = f" at line {exc.getLineNumber()}" if hasattr(exc, "getLineNumber") else ""
+    return f"malformed feed ({type(exc).__name__}{where}: {exc}); kept {len(items)} items"
 
 
 def normalise_entries(

@@ -37,6 +37,7 @@ from digest.models import Problem, Rendered
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 PAGE_TEMPLATE = "preview.html.j2"
 POLL_MS = 250
+RECHECK_S = 2.0
 TOKEN_HEADER = "X-Preview-Token"
 MAX_BODY = 10_000
 
@@ -68,6 +69,12 @@ def content_version(data: bytes | None) -> str:
 
 def build_state(config: Config, issue_date: date, data: bytes | None, *, now: datetime,
                 last: PreviewState | None = None) -> PreviewState:
+    return _build(config, issue_date, data, now=now, last=last)[0]
+
+
+def _build(config: Config, issue_date: date, data: bytes | None, *, now: datetime,
+           last: PreviewState | None = None,
+           previous: draft.DraftFile | None = None) -> tuple[PreviewState, draft.DraftFile | None]:
     """Parse, check and render one version of the draft (`data` is the file's bytes)."""
     from digest import render
 
@@ -78,13 +85,14 @@ def build_state(config: Config, issue_date: date, data: bytes | None, *, now: da
     keep = last or empty
     if data is None:
         return _failed(keep, version, f"{path}: no draft yet; run `digest draft --date "
-                                      f"{issue_date}`", started)
+                                      f"{issue_date}`", started), previous
     try:
-        current = draft.parse_draft(path, data.decode("utf-8"))
+        current = draft.parse_draft(path, data.decode("utf-8"), previous=previous)
     except UnicodeDecodeError as exc:
-        return _failed(keep, version, f"{path}: is not UTF-8 text ({exc.reason})", started)
+        return _failed(keep, version, f"{path}: is not UTF-8 text ({exc.reason})",
+                       started), previous
     except DigestError as exc:
-        return _failed(keep, version, str(exc), started)
+        return _failed(keep, version, str(exc), started), previous
     problems = draft.check_draft(current, config, issue_date,
                                  published=draft.published_links(config, issue_date))
     try:
@@ -92,12 +100,17 @@ def build_state(config: Config, issue_date: date, data: bytes | None, *, now: da
         rendered: Rendered = render.render_issue(issue, config, now=now)
     except DigestError as exc:
         return _failed(keep, version, str(exc), started, problems=tuple(problems),
-                       candidates=current.candidates)
+                       candidates=current.candidates), current
+    except Exception as exc:
+        # A bug in a renderer must not take the editor's preview down with it.
+        error = f"{path}: the email could not be rendered ({type(exc).__name__}: {exc})"
+        return _failed(keep, version, error, started, problems=tuple(problems),
+                       candidates=current.candidates), current
     return PreviewState(
         version=version, title=issue.title, html=rendered.html, text=rendered.text,
         subject=rendered.subject, problems=tuple(problems), candidates=current.candidates,
         render_ms=(time.perf_counter() - started) * 1000,
-    )
+    ), current
 
 
 def _failed(keep: PreviewState, version: str, error: str, started: float, *,
@@ -130,7 +143,9 @@ class Preview:
     clock: Clock = _utc_now
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     _state: PreviewState | None = None
+    _parsed: draft.DraftFile | None = None
     _signature: tuple[int, int, int] | None = None
+    _read_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _page: jinja2.Template | None = None
 
@@ -149,15 +164,20 @@ class Preview:
         """The state of the draft as it is on disk now, rebuilt only when it changed."""
         with self._lock:
             signature = self._stat()
-            if self._state is not None and signature == self._signature:
+            # Same size and mtime: unchanged, but a coarse-mtime file system could hide a
+            # quick second save, so the content is compared now and then all the same.
+            fresh = time.monotonic() - self._read_at < RECHECK_S
+            if self._state is not None and signature == self._signature and fresh:
                 return self._state
+            self._read_at = time.monotonic()
             try:
                 data: bytes | None = self.path.read_bytes()
             except FileNotFoundError:
                 data = None
             if self._state is None or content_version(data) != self._state.version:
-                self._state = build_state(self.config, self.issue_date, data,
-                                          now=self.clock(), last=self._state)
+                self._state, self._parsed = _build(self.config, self.issue_date, data,
+                                                   now=self.clock(), last=self._state,
+                                                   previous=self._parsed)
             self._signature = signature
             return self._state
 
@@ -287,7 +307,11 @@ def start_in_thread(config: Config, issue_date: date, *, host: str = "127.0.0.1"
 def serve_preview(config: Config, issue_date: date, *, host: str = "127.0.0.1",
                   port: int = 8000) -> None:
     """Serve the preview until interrupted (Ctrl-C)."""
-    server = make_server(config, issue_date, host=host, port=port)
+    try:
+        server = make_server(config, issue_date, host=host, port=port)
+    except OSError as exc:
+        raise DigestError(f"cannot serve the preview on {host}:{port} ({exc.strerror});"
+                          f" pass another port, e.g. --port {port + 1}") from exc
     server.preview.state()  # render once up front so the first page load is quick
     try:
         server.serve_forever()

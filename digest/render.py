@@ -13,8 +13,8 @@ Every string from a feed is untrusted: it reaches the HTML only as escaped text,
 only when they are http(s), headers only with their line breaks folded away.
 
 The unsubscribe link is rendered once per issue with the literal slot `{token}`
-(UNSUBSCRIBE_TOKEN) from `digest.unsubscribe_url`; the send step calls `personalise`
-to fill it per recipient and rebuild the message.
+(UNSUBSCRIBE_TOKEN) from `digest.unsubscribe_url`; the send step (send.personalize)
+fills it per recipient in each copy of the message.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email import policy
 from email.headerregistry import Address
@@ -264,7 +264,7 @@ def subject_for(issue: Issue, config: Config) -> str:
     return clean_line(subject, 250)
 
 
-def preheader_for(issue: Issue, headlines: Iterable[str]) -> str:
+def preheader_for(issue: Issue, headlines: Iterable[str], date_text: str = "") -> str:
     """The inbox preview line: the draft's, else made from headlines; 40-150 characters."""
     text = clean_line(issue.preheader, PREHEADER_MAX)
     if len(text) >= PREHEADER_MIN:
@@ -275,8 +275,9 @@ def preheader_for(issue: Issue, headlines: Iterable[str]) -> str:
             break
         parts.append(headline)
     text = "; ".join(parts)
-    if len(text) < PREHEADER_MIN:
-        text = f"{text} | {issue.title}" if text else issue.title
+    if len(text) < PREHEADER_MIN:  # too few headlines: say which issue this is
+        date_text = date_text or format_date(issue.date, "en")
+        text = " | ".join(p for p in (text, f"{clean_line(issue.title)}, {date_text}") if p)
     return truncate(clean_line(text, 10 * PREHEADER_MAX), PREHEADER_MAX)
 
 
@@ -294,6 +295,7 @@ def email_view(issue: Issue, config: Config) -> EmailView:
     stories = _stories(issue.stories, lang)
     sections = _sections(issue.stories, stories, labels)
     web_url, archive_url = issue_urls(issue, config)
+    date_text = format_date(issue.date, lang)
     image = safe_url(issue.image)
     credit = clean_line(issue.image_credit, MAX_NAME * 2)
     if credit and not credit.lower().startswith(labels["image_source"].lower()):
@@ -305,9 +307,9 @@ def email_view(issue: Issue, config: Config) -> EmailView:
     return EmailView(
         lang=lang,
         title=title,
-        date_text=format_date(issue.date, lang),
+        date_text=date_text,
         subject=subject_for(issue, config),
-        preheader=preheader_for(issue, (s.headline for s in stories)),
+        preheader=preheader_for(issue, (s.headline for s in stories), date_text),
         intro=clean_paragraphs(issue.intro),
         image=image,
         image_alt=clean_line(issue.image_alt, MAX_HEADLINE)
@@ -472,19 +474,31 @@ def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
     return html, text
 
 
-@functools.cache
 def _templates() -> tuple[jinja2.Template, jinja2.Template]:
+    # Jinja keeps compiled templates and only stats the files to see if one changed,
+    # so a live preview picks up template edits at no real cost.
     html, text = _environments()
     try:
         return html.get_template(HTML_TEMPLATE), text.get_template(TEXT_TEMPLATE)
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"template error: {exc.message}", path=exc.filename,
                           line=exc.lineno) from exc
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template {exc.name} not found in {TEMPLATES_DIR}; "
+                          "reinstall or restore templates/", path=TEMPLATES_DIR) from exc
+
+
+INLINE_CSS = TEMPLATES_DIR / "email.inline.css"
+
+
+def _inliner() -> css_inline.CSSInliner:
+    return _inliner_for(INLINE_CSS.stat().st_mtime_ns)
 
 
 @functools.cache
-def _inliner() -> css_inline.CSSInliner:
-    css = (TEMPLATES_DIR / "email.inline.css").read_text(encoding="utf-8")
+def _inliner_for(mtime_ns: int) -> css_inline.CSSInliner:
+    # Keyed by the file's mtime: an edited stylesheet is read again, an unchanged one never.
+    css = INLINE_CSS.read_text(encoding="utf-8")
     css = css.replace("$serif", SERIF).replace("$sans", SANS)
     # Our rules go inline; the <style> blocks stay for dark mode, phones and Outlook.
     return css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True,
@@ -589,9 +603,9 @@ def _sender(config: Config) -> Address:
     return Address(display_name=name, username=user, domain=domain)
 
 
-def _message_id(issue: Issue, config: Config, html: str, token: str = "") -> str:
+def _message_id(issue: Issue, config: Config, html: str) -> str:
     # Stable for the same issue content, so re-rendering does not look like a new mail.
-    digest = hashlib.sha256(f"{html}\0{token}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(html.encode()).hexdigest()[:16]
     domain = _sender(config).domain or "localhost"
     return f"<alliance-digest.{issue.date.isoformat()}.{digest}@{domain}>"
 
@@ -608,22 +622,6 @@ def render_issue(issue: Issue, config: Config, *, now: datetime) -> Rendered:
                         message_id=_message_id(issue, config, html),
                         unsubscribe_url=view.unsubscribe_url)
     return Rendered(subject=view.subject, html=html, text=text, eml=eml)
-
-
-def personalise(rendered: Rendered, issue: Issue, config: Config, token: str, *,
-                now: datetime) -> Rendered:
-    """Fill the `{token}` unsubscribe slot for one recipient and rebuild the message."""
-    unsubscribe = config.digest.unsubscribe_url.strip()
-    if not unsubscribe:
-        return rendered
-    slot = quote(token, safe="")
-    html = rendered.html.replace(quote(UNSUBSCRIBE_TOKEN, safe=""), slot).replace(
-        UNSUBSCRIBE_TOKEN, slot)
-    text = rendered.text.replace(UNSUBSCRIBE_TOKEN, slot)
-    eml = build_message(rendered.subject, html, text, config, now=now,
-                        message_id=_message_id(issue, config, html, token),
-                        unsubscribe_url=unsubscribe.replace(UNSUBSCRIBE_TOKEN, slot))
-    return replace(rendered, html=html, text=text, eml=eml)
 
 
 def write_rendered(rendered: Rendered, directory: Path) -> list[Path]:

@@ -10,6 +10,7 @@
             once at a time; missed runs are coalesced into one run if no later than
             `misfire_grace_hours`, never replayed as a burst
     stop    SIGTERM/SIGINT: no new runs, the running job finishes, exit status 0
+    once    `--once fetch|draft` (for cron): one job body under the same lock, then exit
 
 Jobs are stored by reference ("module:function") with the project folder as their only
 argument; each run reloads feeds.yaml, so edits to feeds and rules apply without a restart.
@@ -40,7 +41,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.config import Config, ScheduleSettings, load_config
-from digest.errors import ConfigError, DigestError, LockBusy
+from digest.errors import ConfigError, DigestError, LockBusy, StoreError
 from digest.fsutil import exclusive_lock
 
 log = logging.getLogger("digest.schedule")
@@ -237,6 +238,19 @@ def _scheduler(config: Config) -> Any:
     )
 
 
+def _start_paused(scheduler: Any, config: Config) -> None:
+    """Open the job store without running anything yet."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        scheduler.start(paused=True)
+    except SQLAlchemyError as exc:
+        why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StoreError(f"cannot open the scheduler's job store ({why}); move the file aside "
+                         "and start again: the jobs are planned anew from feeds.yaml",
+                         path=config.state_dir / JOBSTORE_NAME) from exc
+
+
 def sync_jobs(scheduler: Any, config: Config, plan: tuple[PlannedJob, ...]) -> None:
     """Make the job store hold exactly the planned jobs, keeping unchanged ones as stored."""
     project = str(config.project_dir.resolve())
@@ -265,7 +279,7 @@ def list_jobs(config: Config, funcs: JobFuncs = JobFuncs(), *,
     stored: dict[str, Any] = {}
     if (config.state_dir / JOBSTORE_NAME).exists():
         scheduler = _scheduler(config)
-        scheduler.start(paused=True)
+        _start_paused(scheduler, config)
         try:
             stored = {job.id: job.next_run_time for job in scheduler.get_jobs()
                       if job.name in {p.name for p in plan}}
@@ -326,7 +340,7 @@ def run_once(config: Config, job: str, *, funcs: JobFuncs = JobFuncs(),
         raise ConfigError(f"unknown job {job!r}; use one of: {', '.join(refs)}")
     module, _, name = refs[job].partition(":")
     body = getattr(importlib.import_module(module), name)
-    _quiet_apscheduler()
+    _setup_logging()
     with scheduler_lock(config, wait_s=wait_s):
         ok = body(str(config.project_dir.resolve()))
     return 0 if ok is not False else 1
@@ -334,13 +348,14 @@ def run_once(config: Config, job: str, *, funcs: JobFuncs = JobFuncs(),
 
 def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -> None:
     """Hold the lock and run the jobs until `stop` is set; the running job is let finish."""
-    _quiet_apscheduler()
+    _setup_logging()
+    plan = plan_jobs(config, funcs)
     with scheduler_lock(config):
         scheduler = _scheduler(config)
         scheduler.add_listener(_on_missed, EVENT_JOB_MISSED)
-        scheduler.start(paused=True)
+        _start_paused(scheduler, config)
         try:
-            sync_jobs(scheduler, config, plan_jobs(config, funcs))
+            sync_jobs(scheduler, config, plan)
             scheduler.resume()
             for job in scheduler.get_jobs():
                 log.info("scheduled %s; next run %s", job.name, job.next_run_time)
@@ -351,7 +366,7 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
     log.info("scheduler stopped")
 
 
-def _quiet_apscheduler() -> None:
+def _setup_logging() -> None:
     # APScheduler logs several INFO lines per run; our own summary line is the one that counts.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if log.getEffectiveLevel() > logging.INFO:

@@ -598,6 +598,8 @@ def write_outbox(config: Config, issue_date: date,
                  messages: Sequence[tuple[Recipient, EmailMessage]]) -> tuple[Path, ...]:
     """--dry-run: each message as issues/DATE/outbox/NNNN-address.eml."""
     outbox = config.issues_dir / issue_date.isoformat() / OUTBOX
+    for old in outbox.glob("*.eml"):  # the outbox shows only the latest dry run
+        old.unlink()
     paths = []
     for number, (recipient, message) in enumerate(messages, start=1):
         safe = re.sub(r"[^A-Za-z0-9.@_-]+", "_", recipient.address)

@@ -200,37 +200,51 @@ class Store:
             return self._upsert(items, now)
 
     def _upsert(self, items: Iterable[Item], now: datetime) -> int:
+        # One lookup per batch, not per item: a feed brings 20-50 items at a time.
+        batch = list(items)
+        if not batch:
+            return 0
         seen = to_db_time(now)
-        new = 0
-        for item in items:
-            known = self._find(item)
-            if known is None:
-                self.conn.execute(
-                    "INSERT INTO items (id, url, feed, title, summary, published, lang, kind,"
-                    " dated, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (item.id, item.url, item.feed, item.title, item.summary,
-                     to_db_time(item.published), item.lang, item.kind, int(item.dated), seen),
-                )
+        by_id = {row[0]: row for row in self._rows(
+            "SELECT id, feed, title, summary FROM items WHERE id IN ({})", [i.id for i in batch])}
+        by_url = dict(self._rows("SELECT url, id FROM items WHERE url IN ({})",
+                                 [i.url for i in batch]))
+        inserts, edits, outlets = [], [], []
+        for item in batch:
+            if item.id in by_id:
                 known = item.id
-                new += 1
-            elif item.title:
-                # The outlet that first carried the item may correct its own headline.
-                self.conn.execute(
-                    "UPDATE items SET title = ?, summary = ? WHERE id = ? AND feed = ?"
-                    " AND (title != ? OR summary != ?)",
-                    (item.title, item.summary, known, item.feed, item.title, item.summary),
-                )
-            self.conn.execute(
-                "INSERT OR IGNORE INTO item_outlets (item_id, feed, first_seen) VALUES (?, ?, ?)",
-                (known, item.feed, seen),
-            )
-        return new
+                _, feed, title, summary = by_id[known]
+                # The outlet that first carried the item may correct its own headline; an
+                # entry that only shares the URL is another feed's copy or a duplicate.
+                if feed == item.feed and item.title and (title, summary) != (
+                        item.title, item.summary):
+                    edits.append((item.title, item.summary, known))
+            elif item.url in by_url:
+                known = by_url[item.url]
+            else:
+                known = item.id
+                inserts.append((item.id, item.url, item.feed, item.title, item.summary,
+                                to_db_time(item.published), item.lang, item.kind,
+                                int(item.dated), seen))
+                by_id[item.id] = (item.id, item.feed, item.title, item.summary)
+                by_url[item.url] = item.id
+            outlets.append((known, item.feed, seen))
+        self.conn.executemany(
+            "INSERT INTO items (id, url, feed, title, summary, published, lang, kind, dated,"
+            " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+        self.conn.executemany("UPDATE items SET title = ?, summary = ? WHERE id = ?", edits)
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO item_outlets (item_id, feed, first_seen) VALUES (?, ?, ?)",
+            outlets)
+        return len(inserts)
 
-    def _find(self, item: Item) -> str | None:
-        row = self.conn.execute("SELECT id FROM items WHERE id = ?", (item.id,)).fetchone()
-        if row is None:
-            row = self.conn.execute("SELECT id FROM items WHERE url = ?", (item.url,)).fetchone()
-        return row[0] if row else None
+    def _rows(self, sql: str, values: list[str]) -> list[tuple]:
+        rows: list[tuple] = []
+        unique = list(dict.fromkeys(values))
+        for start in range(0, len(unique), 500):  # stay under SQLite's parameter limit
+            chunk = unique[start:start + 500]
+            rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
 
     def items_between(self, start: datetime, end: datetime) -> list[Item]:
         """Items published in [start, end), oldest first, each with every outlet that carried it."""
@@ -297,6 +311,13 @@ class Store:
 
     def _record(self, feed: str, outcome: FeedOutcome, now: datetime) -> None:
         stamp = to_db_time(now)
+        # A new address in feeds.yaml: the old one's validators and failures do not apply.
+        self.conn.execute(
+            "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL,"
+            " consecutive_failures = 0, next_attempt = NULL, gone = 0, permanent_redirect = NULL"
+            " WHERE name = ? AND url != ?",
+            (feed, outcome.url),
+        )
         self.conn.execute(
             "INSERT INTO feeds (name, url) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET url = excluded.url",

@@ -15,7 +15,7 @@ import feedparser
 import pytest
 from test_archive_samples import freeze_to_disk, generate, make_issue, project
 
-from digest import archive
+from digest import archive, draft
 from digest.config import Config, Identity
 from digest.errors import PublishError
 from digest.models import Issue, IssueStory, SourceLink
@@ -362,8 +362,6 @@ def test_no_subscriber_data_or_unsubscribe_token_reaches_the_site(config: Config
 @pytest.fixture
 def publishable(config: Config, monkeypatch: pytest.MonkeyPatch) -> tuple[Config, Issue]:
     """A project whose draft loads as a given issue (the draft format is digest.draft's)."""
-    draft = pytest.importorskip("digest.draft", reason="digest/draft.py has not landed yet")
-    pytest.importorskip("digest.render")
     issue = make_issue(date(2026, 12, 1), volume=4, number=23, seed=3)
     monkeypatch.setattr(draft, "load_issue", lambda cfg, day: issue)
     return config, issue
@@ -403,8 +401,121 @@ def test_republishing_needs_force_and_a_note_which_the_page_shows(
     assert "Corrected a name." in page and "2 December 2026" in page
 
 
+def test_publishing_keeps_the_unsubscribe_link_of_the_mail_out_of_the_site(
+        publishable: tuple[Config, Issue]) -> None:
+    config, issue = publishable
+    config = replace(config, digest=replace(
+        config.digest, unsubscribe_url="https://spfusa.org/alliance-digest/unsubscribe?token={token}"))
+    archive.publish(config, issue.date, now=NOW)
+    mail = (config.issues_dir / "2026-12-01" / "email.eml").read_bytes().lower()
+    assert b"unsubscribe" in mail  # the mail has it: the site must not
+    for path in config.site_dir.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").lower()
+            assert "unsubscribe" not in text and "token" not in text, path
+
+
 def test_a_note_on_a_first_publication_is_refused(publishable: tuple[Config, Issue]) -> None:
     config, issue = publishable
     with pytest.raises(PublishError, match="not published yet"):
         archive.publish(config, issue.date, now=NOW, note="why?")
     assert not archive.published_path(config, issue.date).exists()
+
+
+# --- the lead image --------------------------------------------------------------------------
+
+
+def _with_image(config: Config, image: str) -> Path:
+    issue = replace(make_issue(date(2026, 11, 15), volume=4, number=22, seed=5), image=image,
+                    image_alt="Destroyers in Tokyo Bay", image_credit="Photo: U.S. Navy")
+    freeze_to_disk(config, issue)
+    archive.build_site(config, now=NOW)
+    return config.site_dir / "2026-11-15" / "index.html"
+
+
+def test_a_lead_image_beside_the_issue_is_copied_into_the_site(config: Config) -> None:
+    folder = config.issues_dir / "2026-11-15"
+    folder.mkdir(parents=True)
+    (folder / "lead.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
+    page = _with_image(config, "lead.jpg")
+    assert (page.parent / "lead.jpg").read_bytes() == b"\xff\xd8\xff fake jpeg"
+    text = page.read_text(encoding="utf-8")
+    assert '<img src="lead.jpg" alt="Destroyers in Tokyo Bay"' in text
+    assert "<figcaption>Photo: U.S. Navy</figcaption>" in text
+
+
+def test_a_lead_image_on_another_host_is_linked_not_loaded(config: Config) -> None:
+    page = _with_image(config, "https://images.example.com/lead.jpg")
+    text = page.read_text(encoding="utf-8")
+    assert "<img" not in text
+    assert 'href="https://images.example.com/lead.jpg"' in text
+    assert "Photo: U.S. Navy" in text
+
+
+def test_a_lead_image_on_the_sites_own_host_is_shown(config: Config) -> None:
+    url = f"{config.site.base_url}images/lead.jpg"
+    text = _with_image(config, url).read_text(encoding="utf-8")
+    assert f'<img src="{url}"' in text
+
+
+def test_a_lead_image_path_cannot_leave_the_issue_folder(config: Config) -> None:
+    (config.issues_dir / "secret.txt").parent.mkdir(parents=True, exist_ok=True)
+    (config.issues_dir / "secret.txt").write_text("subscriber list")
+    page = _with_image(config, "../secret.txt")
+    assert "<img" not in page.read_text(encoding="utf-8")
+    assert not (page.parent / "secret.txt").exists()
+
+
+def test_publication_date_is_shown_in_the_editors_time_zone(config: Config) -> None:
+    # 02:30 UTC on 16 November is still the evening of 15 November in New York.
+    late = datetime(2026, 11, 16, 2, 30, tzinfo=UTC)
+    freeze_to_disk(config, make_issue(date(2026, 11, 15), volume=4, number=22, seed=5),
+                   now=late)
+    archive.build_site(config, now=NOW)
+    page = (config.site_dir / "2026-11-15" / "index.html").read_text(encoding="utf-8")
+    assert "published <time" in page and ">15 November 2026</time></p>" in page
+
+
+def test_japanese_stories_are_marked_as_japanese_in_an_english_site(config: Config) -> None:
+    story = IssueStory(headline="日米首脳が電話会談", body="両首脳は同盟の強化を確認した。",
+                       sources=(SourceLink("NHK", "https://www3.nhk.or.jp/news/"),),
+                       section="Diplomacy", anchor="call")
+    english = make_issue(date(2026, 11, 15), volume=4, number=22, seed=5)
+    freeze_to_disk(config, replace(english, stories=(story, *english.stories)))
+    archive.build_site(config, now=NOW)
+    page = (config.site_dir / "2026-11-15" / "index.html").read_text(encoding="utf-8")
+    assert '<article class="story" id="call" lang="ja">' in page
+    assert '<li lang="ja"><a href="#call">' in page
+    plain = next(s for s in english.stories if s.headline.isascii())
+    anchor = re.sub(r"[^A-Za-z0-9_-]+", "-", plain.anchor).strip("-")
+    assert f'<article class="story" id="{anchor}">' in page
+    topic = (config.site_dir / "topics" / "diplomacy" / "index.html").read_text(encoding="utf-8")
+    assert '<h3 lang="ja"><a href="../../2026-11-15/index.html#call">' in topic
+
+
+def test_an_empty_archive_still_builds_a_valid_site(config: Config) -> None:
+    report = archive.build_site(config, now=NOW)
+    assert report.issues == 0
+    index = (config.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "No issue has been published yet." in index
+    feed = feedparser.parse((config.site_dir / "feed.xml").read_bytes())
+    assert not feed.bozo and feed.entries == []
+
+
+def test_odd_issues_build_japanese_sections_empty_issues_and_sourceless_stories(
+        config: Config) -> None:
+    story = IssueStory(headline="防衛費の増額", body="政府は防衛費を増やす方針を示した。",
+                       sources=(), section="安全保障", anchor="")
+    freeze_to_disk(config, Issue(date=date(2026, 11, 1), title="Vol 4.21", volume=4, number=21,
+                                 stories=(story,), preheader=""))
+    freeze_to_disk(config, Issue(date=date(2026, 11, 15), title="Vol 4.22", volume=4, number=22,
+                                 stories=(), preheader=""))
+    archive.build_site(config, now=NOW)
+    page = (config.site_dir / "2026-11-01" / "index.html").read_text(encoding="utf-8")
+    assert 'id="story-1"' in page and "Sources:" not in page
+    topic = archive.slugify("安全保障")
+    assert topic.startswith("topic-")
+    assert (config.site_dir / "topics" / topic / "index.html").is_file()
+    assert (config.site_dir / "2026-11-15" / "index.html").is_file()
+    feed = feedparser.parse((config.site_dir / "feed.xml").read_bytes())
+    assert not feed.bozo and len(feed.entries) == 2

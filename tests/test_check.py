@@ -140,3 +140,34 @@ def test_check_command_prints_draft_problems(config: Config) -> None:
     assert result.exit_code == 1
     assert f"{draft.draft_path(config, ISSUE)}:" in result.output
     assert "no stories" in result.output
+
+
+def test_header_problems_image_outside_the_folder_and_a_wrong_date(config: Config) -> None:
+    refresh(config, [cand(1)])
+    draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
+    path = draft.draft_path(config, ISSUE)
+    (path.parent / "lead.jpg").write_bytes(b"\xff\xd8")
+    (config.project_dir / "secret.jpg").write_bytes(b"\xff\xd8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('image: ""', 'image: lead.jpg'), encoding="utf-8")
+    assert draft.check_project(config, ISSUE) == []
+    path.write_text(text.replace('image: ""', 'image: ../../secret.jpg')
+                    .replace("date: 2026-11-15", "date: 2026-11-01"), encoding="utf-8")
+    found = {(p.line, p.severity) for p in draft.check_project(config, ISSUE)}
+    assert found == {(_line_of(path, "image: ../../secret.jpg"), "error"),
+                     (_line_of(path, "date: 2026-11-01"), "warning")}
+
+
+def test_draft_command_reports_a_broken_draft_in_one_line(config: Config) -> None:
+    from digest.cli import main
+
+    path = draft.draft_path(config, ISSUE)
+    path.parent.mkdir(parents=True)
+    broken = "title: ok\nintro: 'unclosed\n"
+    path.write_text(broken, encoding="utf-8")
+    result = CliRunner().invoke(main, ["draft", "--project", str(config.project_dir),
+                                       "--date", ISSUE.isoformat()])
+    assert result.exit_code == 1
+    assert f"{path}:2:8: does not parse" in result.output
+    assert "Traceback" not in result.output
+    assert path.read_text(encoding="utf-8") == broken

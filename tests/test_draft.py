@@ -314,21 +314,90 @@ def test_a_broken_draft_is_reported_with_line_and_column_and_left_alone(
 def test_comments_inside_the_candidate_list_survive_and_travel(config: Config) -> None:
     refresh(config, [cand(1, 5.0), cand(2, 9.0)])
     _edit(config, lambda t: t.replace(
+        "candidates:\n",
+        "candidates:\n# Program-made list below.\n").replace(
         "  - id: c0001\n    status: new\n",
-        "  - id: c0001\n    status: new   # ask Kyodo for the photo\n"))
+        "  # Promising, but check the numbers.\n"
+        "  - id: c0001   # the Kyodo one\n    status: new   # ask Kyodo for the photo\n"
+        "    # title from the wire:\n"))
     draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
     text = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
     assert "status: picked   # ask Kyodo for the photo" in text
     refresh(config, [cand(1, 5.0), cand(2, 9.0), cand(3, 7.0)])
     text = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
-    assert "# ask Kyodo for the photo" in text
     current = draft.read_draft(draft.draft_path(config, ISSUE))
-    assert not current.fast
+    assert current.fast  # comments do not push the list onto the slow path
     assert [c.id for c in current.candidates] == ["c0002", "c0003", "c0001"]
     c1 = current.by_id()["c0001"]
     assert c1.status == "picked"
-    # The comment is still on c0001's status line.
-    assert text.splitlines()[c1.line_of("status") - 1].endswith("# ask Kyodo for the photo")
+    lines = text.splitlines()
+    # Each comment is still beside (or above) its own line of c0001.
+    assert lines[c1.line_of("status") - 1].endswith("status: picked   # ask Kyodo for the photo")
+    assert lines[c1.line_of("id") - 1] == "  - id: c0001   # the Kyodo one"
+    assert lines[c1.line_of("id") - 2] == "  # Promising, but check the numbers."
+    assert lines[c1.line_of("title") - 2] == "    # title from the wire:"
+    assert lines[lines.index("candidates:") + 1] == "# Program-made list below."
+    assert YAML(typ="safe").load(text)["candidates"][2]["status"] == "picked"
+
+
+def test_an_entry_in_another_yaml_style_is_kept_by_the_round_trip(config: Config) -> None:
+    refresh(config, [cand(1, 5.0), cand(2, 9.0)])
+    _edit(config, lambda t: t.replace(
+        "    summary: Officials met in Tokyo to discuss matter 1.\n",
+        "    summary: |  # rewritten by hand\n      Officials met in Tokyo.\n"
+        "      Second line.\n"))
+    draft.set_status(config, ISSUE, {"c0001": "held"}, now=NOW)
+    summary = refresh(config, [cand(1, 12.0), cand(2, 9.0), cand(3, 7.0)])
+    assert summary.added == 1
+    path = draft.draft_path(config, ISSUE)
+    current = draft.read_draft(path)
+    by_id = current.by_id()
+    # Only that entry goes through ruamel.yaml; the others stay on the fast path.
+    assert [c.id for c in current.candidates if c.node is not None] == ["c0001"]
+    assert [c.id for c in current.candidates] == ["c0001", "c0002", "c0003"]
+    assert by_id["c0001"].summary == "Officials met in Tokyo.\nSecond line."
+    assert (by_id["c0001"].status, by_id["c0001"].score) == ("held", 12.0)
+    assert "# rewritten by hand" in path.read_text(encoding="utf-8")
+    # Runs with the same news change nothing more, on this path too.
+    refresh(config, [cand(1, 12.0), cand(2, 9.0), cand(3, 7.0)])
+    before = path.read_bytes()
+    refresh(config, [cand(1, 12.0), cand(2, 9.0), cand(3, 7.0)])
+    assert path.read_bytes() == before
+
+
+def test_a_list_of_another_shape_is_read_and_written_by_ruamel(config: Config) -> None:
+    refresh(config, [cand(1, 5.0), cand(2, 9.0)])
+    # The editor re-indented the whole list and added a comment: still one list.
+    _edit(config, lambda t: t.replace("\n  - id:", "\n- id:").replace("\n    ", "\n  ")
+          .replace("\n      - ", "\n    - ").replace("- id: c0001\n",
+                                                     "- id: c0001   # keep an eye on it\n"))
+    draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
+    path = draft.draft_path(config, ISSUE)
+    assert not draft.read_draft(path).fast
+    refresh(config, [cand(1, 5.0), cand(2, 9.0), cand(3, 7.0)])
+    current = draft.read_draft(path)
+    # ruamel.yaml writes the program's list back in the usual indentation, comments kept,
+    # so the next runs read every entry on the fast path again.
+    assert current.fast and all(c.node is None for c in current.candidates)
+    assert [(c.id, c.status) for c in current.candidates] == [
+        ("c0002", "new"), ("c0003", "new"), ("c0001", "picked")]
+    c1 = current.by_id()["c0001"]
+    id_line = path.read_text(encoding="utf-8").splitlines()[c1.line_of("id") - 1]
+    assert id_line.startswith("  - id: c0001") and id_line.endswith("# keep an eye on it")
+    refresh(config, [cand(1, 5.0), cand(2, 9.0), cand(3, 7.0)])
+    before = path.read_bytes()
+    refresh(config, [cand(1, 5.0), cand(2, 9.0), cand(3, 7.0)])
+    assert path.read_bytes() == before
+
+
+def test_a_rerun_with_the_same_news_leaves_the_file_as_it_was(config: Config) -> None:
+    refresh(config, [cand(1), cand(2, 4.0)])
+    _edit(config, _replace_editor_part)
+    path = draft.draft_path(config, ISSUE)
+    refresh(config, [cand(1), cand(2, 4.0)])
+    before = path.read_bytes()
+    refresh(config, [cand(1), cand(2, 4.0)])
+    assert path.read_bytes() == before
 
 
 def test_set_status_changes_only_that_value(config: Config) -> None:
@@ -369,8 +438,9 @@ def test_every_string_reads_back_the_same_through_both_parsers(value: str) -> No
                                 section=value or None, score=3.25)
     block = draft.emit_block_fast([item])
     assert block is not None
-    fast = draft.parse_block_fast(block, 1)
-    assert fast is not None
+    parsed = draft.parse_block_fast(block, 1)
+    assert parsed is not None
+    fast = parsed[0]
     safe = YAML(typ="safe").load(block)["candidates"][0]
     for key in ("id", "title", "summary", "source", "url", "published"):
         assert fast[0]["values"][key] == safe[key] == getattr(item, key)
@@ -441,3 +511,90 @@ def test_published_links_read_defensively(config: Config) -> None:
         text = body if isinstance(body, str) else json.dumps(body)
         (folder / "published.json").write_text(text, encoding="utf-8")
     assert draft.published_links(config, ISSUE) == {"a.example/1": date(2026, 10, 15)}
+
+
+RUN_IN_CHILD = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_draft import ISSUE, NOW, cand, refresh
+from digest.config import load_config
+from digest.draft import set_status
+config = load_config(Path({project!r}))
+first, count = int(sys.argv[1]), int(sys.argv[2])
+news = [cand(n) for n in [0, *range(100, 115), *range(200, 215)]]  # the same store
+for n in range(first, first + count):
+    refresh(config, news)
+    set_status(config, ISSUE, dict([(cand(n).id, "picked")]), now=NOW)
+"""
+
+
+def test_two_processes_refreshing_at_once_lose_nothing(config: Config) -> None:
+    import subprocess
+    import sys
+
+    refresh(config, [cand(0)])
+    draft.set_status(config, ISSUE, {"c0000": "picked"}, now=NOW)
+    script = RUN_IN_CHILD.format(tests=str(Path(__file__).parent),
+                                 project=str(config.project_dir))
+    children = [subprocess.Popen([sys.executable, "-c", script, str(first), "15"])
+                for first in (100, 200)]
+    assert [child.wait(timeout=60) for child in children] == [0, 0]
+    found = statuses(config)
+    # Every pick of both runs survived the other's rewrites: no read-modify-write was
+    # interleaved with another.
+    expected = {f"c{n:04d}" for n in [0, *range(100, 115), *range(200, 215)]}
+    assert found == dict.fromkeys(expected, "picked")
+    draft.read_draft(draft.draft_path(config, ISSUE))  # and the file is whole
+
+
+def test_keys_below_the_list_keep_their_place_and_line_numbers(config: Config) -> None:
+    refresh(config, [cand(1), cand(2)])
+    path = draft.draft_path(config, ISSUE)
+    text = path.read_text(encoding="utf-8").replace("stories: []\n", "")
+    text += "# Stories last, the way I like it.\nstories:\n  - headline: Short\n    body: Tiny\n"
+    path.write_text(text, encoding="utf-8")
+    refresh(config, [cand(1), cand(2), cand(3)])
+    after = path.read_text(encoding="utf-8")
+    assert after.endswith(
+        "# Stories last, the way I like it.\nstories:\n  - headline: Short\n    body: Tiny\n")
+    current = draft.read_draft(path)
+    assert len(current.candidates) == 3
+    story_line = after.splitlines().index("  - headline: Short") + 1
+    assert current.stories[0].line == story_line
+    assert current.stories[0].line_of("body") == story_line + 1
+    found = [p for p in draft.check_draft(current, config, ISSUE) if "words" in p.message]
+    assert [p.line for p in found] == [story_line + 1]
+
+
+def test_a_draft_whose_list_was_deleted_gets_a_new_one(config: Config) -> None:
+    path = draft.draft_path(config, ISSUE)
+    path.parent.mkdir(parents=True)
+    path.write_text("title: Mine\nintro: no newline at the end", encoding="utf-8")
+    refresh(config, [cand(1)])
+    current = draft.read_draft(path)
+    assert current.header["intro"] == "no newline at the end"
+    assert [c.id for c in current.candidates] == ["c0001"]
+
+
+def test_a_broken_previous_draft_is_noted_and_does_not_stop_the_next(config: Config) -> None:
+    old = draft.draft_path(config, ISSUE)
+    old.parent.mkdir(parents=True)
+    old.write_text("title: [unclosed\n", encoding="utf-8")
+    nxt = date(2026, 12, 1)
+    summary = refresh(config, [cand(5)], issue=nxt)
+    assert summary.added == 1
+    text = draft.draft_path(config, nxt).read_text(encoding="utf-8")
+    assert f"# Note: held candidates of {old} were not carried over" in text
+    assert old.read_text(encoding="utf-8") == "title: [unclosed\n"
+
+
+def test_duplicate_candidate_ids_are_reported(config: Config) -> None:
+    refresh(config, [cand(1)])
+    path = draft.draft_path(config, ISSUE)
+    text = path.read_text(encoding="utf-8")
+    entry = text[text.index("  - id: c0001"):]
+    path.write_text(text + entry.replace("status: new", "status: picked"), encoding="utf-8")
+    found = [p for p in draft.check_project(config, ISSUE) if "appears twice" in p.message]
+    assert len(found) == 1 and found[0].line == text.count("\n") + 1

@@ -16,6 +16,7 @@ from golden.samples import NOW, adversarial_issue, sample_config, sample_issue
 
 from digest import render
 from digest.errors import RenderError
+from digest.send import Recipient, personalize
 
 
 def parse(eml: bytes) -> EmailMessage:
@@ -85,12 +86,19 @@ def test_a_sender_that_is_not_an_address_is_refused() -> None:
         render.render_issue(sample_issue(), sample_config(sender="nobody"), now=NOW)
 
 
-def test_personalise_fills_the_token_everywhere(rendered: render.Rendered) -> None:
-    mine = render.personalise(rendered, sample_issue(), sample_config(), "abc/123", now=NOW)
+def personalized(rendered: render.Rendered, token: str) -> EmailMessage:
+    template = sample_config().digest.unsubscribe_url
+    recipient = Recipient(address="reader@example.org", token=token)
+    return personalize(rendered.eml, recipient, template=template, now=NOW)
+
+
+def test_the_send_step_fills_the_token_everywhere(rendered: render.Rendered) -> None:
+    message = personalized(rendered, "abc/123")
     url = "https://spfusa.org/alliance-digest/unsubscribe?token=abc%2F123"
-    assert f'href="{url}"' in mine.html and url in mine.text
-    assert "{token}" not in mine.html and "{token}" not in mine.text
-    message = parse(mine.eml)
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f'href="{url}"' in html and url in text
+    assert "{token}" not in html and "{token}" not in text
     assert message["List-Unsubscribe"].strip() == f"<{url}>"
     assert message["Message-ID"] != parse(rendered.eml)["Message-ID"]
 
@@ -137,9 +145,9 @@ def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
 def test_a_real_smtp_server_accepts_the_message(rendered: render.Rendered,
                                                 smtp_inbox: tuple[Inbox, int]) -> None:
     inbox, port = smtp_inbox
-    mine = render.personalise(rendered, sample_issue(), sample_config(), "t0k", now=NOW)
+    mine = personalized(rendered, "t0k")
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
-        client.sendmail("digest@spfusa.org", ["reader@example.org"], mine.eml)
+        client.sendmail("digest@spfusa.org", ["reader@example.org"], mine.as_bytes())
     assert len(inbox.messages) == 1
     received = parse(inbox.messages[0])
     assert received["Subject"] == rendered.subject

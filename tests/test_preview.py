@@ -154,7 +154,9 @@ def test_the_page_follows_saves_and_buttons(server: preview.PreviewHTTPServer, p
         assert draft.read_draft(path).by_id()["c0003"].status == "picked"
         # The picked candidate became a story of its own in the rendered email.
         visible(desktop, "Japan and US hold talks on alliance matter 3")
-        page.screenshot(path=str(artifacts_dir / "preview-after.png"), full_page=False)
+        page.screenshot(path=str(artifacts_dir / "preview-after-buttons.png"))
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(artifacts_dir / "preview-after.png"))
 
         # A save that breaks the YAML is shown with its line, over the last good render.
         path.write_text(path.read_text(encoding="utf-8").replace("sources: [c0002]",
@@ -167,3 +169,12 @@ def test_the_page_follows_saves_and_buttons(server: preview.PreviewHTTPServer, p
         page.close()
     # Reported, not asserted: the poll interval makes this well under a second.
     print(f"page followed the save in {followed:.2f} s")
+
+
+def test_a_busy_port_is_one_clear_error(server: preview.PreviewHTTPServer,
+                                        project: Config) -> None:
+    from digest.errors import DigestError
+
+    port = server.server_address[1]
+    with pytest.raises(DigestError, match=f"--port {port + 1}"):
+        preview.serve_preview(project, ISSUE, port=port)

@@ -360,3 +360,13 @@ def test_wrapping_keeps_urls_whole_and_cuts_runaway_words() -> None:
     assert url in render.wrap_text(f"See {url} now").splitlines()
     lines = render.wrap_text("x" * 200).splitlines()
     assert [len(line) for line in lines] == [72, 72, 56]
+
+
+def test_an_almost_empty_issue_still_renders() -> None:
+    issue = dataclasses.replace(sample_issue(), stories=(), intro="", image=None,
+                                image_credit="", preheader="")
+    rendered = render.render_issue(issue, sample_config(), now=NOW)
+    tags = Tags(rendered.html)
+    assert len(tags.all("h1")) == 1 and not tags.all("img") and not tags.all("ul")
+    assert 40 <= len(render.preheader_for(issue, [])) <= 150
+    assert rendered.text.startswith("US-JAPAN ALLIANCE DIGEST VOL 4.22\n")

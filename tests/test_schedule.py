@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digest.config import Config, load_config, read_config
-from digest.errors import LockBusy
+from digest.errors import LockBusy, StoreError
 from digest.models import DraftSummary
 from digest.schedule import (
     JobFuncs,
@@ -287,6 +287,17 @@ def test_run_once_runs_one_job_under_the_lock(tmp_path, jobs_path):
         with pytest.raises(LockBusy):
             run_once(config, "draft", funcs=RECORD, wait_s=0.2)
     assert fired(config) == ["draft", "failed", "fetch"]
+
+
+def test_a_broken_job_store_is_a_clear_error(tmp_path, jobs_path):
+    config = make_project(tmp_path / "p")
+    config.state_dir.mkdir()
+    (config.state_dir / "schedule.sqlite").write_text("not a database", encoding="utf-8")
+    with pytest.raises(StoreError, match="move the file aside") as caught:
+        serve(config, threading.Event(), RECORD)
+    assert caught.value.path == config.state_dir / "schedule.sqlite"
+    with pytest.raises(StoreError):
+        list_jobs(config, RECORD)
 
 
 # -- real processes --------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sqlite3
+import ssl
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from digest.config import Config, load_config
 from digest.errors import SendError
@@ -105,7 +109,8 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 
 
 def write_project(root: Path, *, port: int = 0, security: str = "none",
-                  unsubscribe_url: str = UNSUB, rate: int = 100000) -> Config:
+                  unsubscribe_url: str = UNSUB, rate: int = 100000,
+                  user_env: str = "TEST_DIGEST_NO_SUCH_USER") -> Config:
     root.mkdir(parents=True, exist_ok=True)
     host = "127.0.0.1" if port else ""
     (root / "feeds.yaml").write_text(f"""\
@@ -120,7 +125,8 @@ smtp:
   host: "{host}"
   port: {port or 25}
   security: {security}
-  username_env: TEST_DIGEST_NO_SUCH_USER
+  username_env: {user_env}
+  password_env: {user_env}_PASSWORD
   rate_per_minute: {rate}
 """, encoding="utf-8")
     config = load_config(root)
@@ -197,6 +203,52 @@ def test_proof_arrives_as_multipart_alternative_with_personal_headers(tmp_path, 
         assert "%7Btoken%7D" not in parts["html"]
     first, second = (str(m["List-Unsubscribe"]) for m in messages)
     assert first != second
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the client trusts it via SSL_CERT_FILE)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found; it makes the test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_secure_connection_and_login_from_the_environment(tmp_path, tls_files, monkeypatch,
+                                                          security):
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"ed", b"s3cret"))
+
+    tls = ({"tls_context": context, "require_starttls": True} if security == "starttls"
+           # aiosmtpd cannot tell an implicit-TLS session is encrypted: allow AUTH anyway.
+           else {"ssl_context": context, "auth_require_tls": False})
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=True,
+                            authenticator=authenticator, **tls)
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.setenv("TEST_DIGEST_USER", "ed")
+    monkeypatch.setenv("TEST_DIGEST_USER_PASSWORD", "s3cret")
+    try:
+        config = write_project(tmp_path / "p", port=port, security=security,
+                               user_env="TEST_DIGEST_USER")
+        report = send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+    finally:
+        controller.stop()
+    assert report.ok and list(inbox.copies()) == ["ed@example.org"]
+    assert logins == [(b"ed", b"s3cret")]
 
 
 def test_starttls_required_but_not_offered_is_a_clear_error(tmp_path, smtp_server):
@@ -300,6 +352,8 @@ def test_dry_run_writes_eml_files_and_sends_nothing(tmp_path, smtp_server):
     assert "{token}" not in str(message["List-Unsubscribe"])
     real = send_list(config, ISSUE, csv_path, now=NOW)
     assert len(real.sent) == 3
+    proof = send_proof(config, ISSUE, ["ed@example.org"], now=NOW, dry_run=True)
+    assert [p.name for p in report.written[0].parent.iterdir()] == [proof.written[0].name]
 
 
 def test_list_send_needs_an_unsubscribe_link(tmp_path):

@@ -169,6 +169,7 @@ def test_search_finds_a_story_by_a_word_of_its_paragraph(site: dict[str, Any],
     assert first.inner_text() == FOUND.headline
     assert first.get_attribute("href") == "2026-10-15/index.html#coast-guards-agree"
     assert RARE_WORD in page.locator("#search-results li").first.inner_text()
+    assert page.locator("#search-results mark").all_inner_texts() == [RARE_WORD]
     first.click()
     page.wait_for_url("**/2026-10-15/index.html#coast-guards-agree")
     assert page.locator(".story:target h3").inner_text() == FOUND.headline
@@ -226,7 +227,9 @@ def test_phone_width_has_no_horizontal_overflow(site: dict[str, Any], page: Any,
     page.set_viewport_size({"width": 375, "height": 740})
     wide = {}
     for name, path in PAGES.items():
-        page.goto(site["file"] + path.replace("?q=coast", ""))
+        page.goto(site["file"] + path)
+        if name == "search":
+            page.locator("#search-results li").first.wait_for()
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 375:
             wide[name] = width

@@ -62,6 +62,23 @@
     return (start > 0 ? "…" : "") + piece + (start + 240 < text.length ? "…" : "");
   }
 
+  // Append `text` to `parent` with the searched words wrapped in <mark>; text nodes only, so
+  // nothing in a story can become markup.
+  function highlight(parent, text, terms) {
+    var escaped = terms.map(function (t) { return t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
+    var pattern = new RegExp(escaped.join("|"), "gi");
+    var last = 0;
+    text.replace(pattern, function (match, offset) {
+      parent.appendChild(document.createTextNode(text.slice(last, offset)));
+      var mark = document.createElement("mark");
+      mark.textContent = match;
+      parent.appendChild(mark);
+      last = offset + match.length;
+      return match;
+    });
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
   function show(index, query) {
     list.textContent = "";
     var hits = search(index, query);
@@ -76,13 +93,13 @@
       var heading = document.createElement("h2");
       var link = document.createElement("a");
       link.href = s[0] + "/index.html#" + s[1];
-      link.textContent = s[2];
+      highlight(link, s[2], terms);
       heading.appendChild(link);
       var meta = document.createElement("p");
       meta.className = "meta";
       meta.textContent = (index.issues[s[0]] || s[0]) + " · " + s[0] + " · " + s[3];
       var text = document.createElement("p");
-      text.textContent = snippet(s[4], terms);
+      highlight(text, snippet(s[4], terms), terms);
       item.appendChild(heading);
       item.appendChild(meta);
       item.appendChild(text);

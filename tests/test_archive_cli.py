@@ -1,0 +1,65 @@
+"""`digest publish` from the command line: the path printed, refusals with exit status 1."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_archive_samples import make_issue
+
+from digest import archive, draft
+from digest.cli import main
+
+FEEDS = """\
+site:
+  dir: site
+  base_url: https://archive.example.org/digest/
+feeds:
+  - name: Example
+    url: https://example.org/feed.xml
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "feeds.yaml").write_text(FEEDS, encoding="utf-8")
+    issue = make_issue(date(2026, 12, 1), volume=4, number=23, seed=3)
+    monkeypatch.setattr(draft, "load_issue", lambda config, day: issue)
+    return tmp_path
+
+
+def publish(project: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["publish", "--project", str(project),
+                                       "--date", "2026-12-01", *args])
+    return result.exit_code, result.output
+
+
+def test_publish_prints_the_issue_page_and_refuses_a_silent_republish(project: Path) -> None:
+    code, output = publish(project)
+    page = project / "site" / "2026-12-01" / "index.html"
+    assert code == 0, output
+    assert output.strip() == str(page)
+    code, output = publish(project)
+    assert code == 1
+    assert "already published" in output and "--force --note" in output
+    code, output = publish(project, "--force")
+    assert code == 1 and "needs a correction note" in output
+    code, output = publish(project, "--force", "--note", "Fixed a typo in a headline.")
+    assert code == 0, output
+    assert "Fixed a typo in a headline." in page.read_text(encoding="utf-8")
+    frozen = archive.read_published(project / "issues" / "2026-12-01" / "published.json")
+    assert len(frozen.corrections) == 1
+
+
+def test_site_rebuilds_only_what_changed(project: Path) -> None:
+    assert publish(project)[0] == 0
+    result = CliRunner().invoke(main, ["site", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "0 file(s) written" in result.output
+    (project / "site" / "feed.xml").unlink()
+    result = CliRunner().invoke(main, ["site", "--project", str(project)])
+    assert "1 file(s) written" in result.output
+    result = CliRunner().invoke(main, ["site", "--project", str(project), "--full"])
+    assert "0 unchanged" in result.output

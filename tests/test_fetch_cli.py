@@ -1,0 +1,69 @@
+"""`digest fetch`, `digest status [--json]` and `digest prune` on a real project folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from feedserver import FeedServer, Route, rss_feed
+
+
+def digest(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "digest", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[tuple[Path, FeedServer]]:
+    with FeedServer() as server:
+        recent = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        ok = server.add("/ok.xml", Route(body=rss_feed("ok", 6, start=recent)))
+        old = server.add("/old.xml", Route(body=rss_feed("old", 3, start=datetime(2020, 1, 5,
+                                                                                 tzinfo=UTC))))
+        missing = server.url("/missing.xml")
+        (tmp_path / "feeds.yaml").write_text(
+            "fetch:\n  read_timeout_s: 5\n  retries: 0\n"
+            f"feeds:\n  - name: Good Wire\n    url: {ok}\n"
+            f"  - name: Old Blog\n    url: {old}\n"
+            f"  - name: Gone Away\n    url: {missing}\n", encoding="utf-8")
+        yield tmp_path, server
+
+
+def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
+    root, _ = project
+    fetched = digest("fetch", "--project", str(root))
+    assert fetched.returncode == 0, fetched.stderr
+    summary = fetched.stdout.splitlines()
+    assert summary[0].startswith("fetched 2, not modified 0, unchanged 0, skipped 0, failed 1; "
+                                 "9 new item(s)")
+    assert any(line.startswith("  Gone Away: failed: HTTP 404") for line in summary[1:])
+    assert "\x1b[" not in fetched.stderr  # no progress bar when not on a terminal
+
+    status = digest("status", "--project", str(root), "--json")
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    feeds = {f["feed"]: f for f in data["feeds"]}
+    assert feeds["Good Wire"]["items_14d"] == 6 and feeds["Good Wire"]["quiet_days"] <= 1
+    assert feeds["Good Wire"]["last_success"] is not None
+    assert feeds["Old Blog"]["items_14d"] == 0 and feeds["Old Blog"]["quiet_days"] > 365
+    assert feeds["Gone Away"]["consecutive_failures"] == 1
+    assert "404" in feeds["Gone Away"]["last_error"]
+    assert data["totals"]["feeds"] == 3 and data["totals"]["failing"] == 1
+
+    table = digest("status", "--project", str(root))
+    assert table.returncode == 0 and "Good Wire" in table.stdout
+
+    again = digest("fetch", "--project", str(root))
+    assert again.stdout.startswith("fetched 0, not modified 2, unchanged 0, skipped 1, failed 0")
+
+    pruned = digest("prune", "--project", str(root), "--before", "2021-01-01")
+    assert pruned.returncode == 0 and pruned.stdout.startswith("removed 3 item(s)")
+    data = json.loads(digest("status", "--project", str(root), "--json").stdout)
+    assert data["totals"]["items_14d"] == 6
