@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -523,7 +523,7 @@ def _image(entry: _Entry, site: SiteInfo, issues_dir: Path | None) -> tuple[dict
     if issues_dir is None:
         return None, None
     source = issues_dir / entry.slug / issue.image
-    name = re.sub(r"[^\w.-]+", "-", PurePosixPath(issue.image).name).lstrip(".")
+    name = render.lead_image_name(issue.image)
     inside = (issues_dir / entry.slug).resolve() in source.resolve().parents
     if not inside or not source.is_file() or not name:
         return None, None

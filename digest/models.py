@@ -250,6 +250,7 @@ class FeedHealth:
     quiet_days: int | None
     gone: bool = False
     next_attempt: datetime | None = None
+    moved_to: str | None = None  # a permanent redirect: update the feed's url in feeds.yaml
 
     @property
     def failing(self) -> bool:

@@ -30,7 +30,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -287,6 +287,19 @@ def issue_urls(issue: Issue, config: Config) -> tuple[str, str]:
     return f"{base}{issue.date.isoformat()}/", base
 
 
+def lead_image_name(image: str) -> str:
+    """The file name a lead image beside the draft gets on the archive site."""
+    return re.sub(r"[^\w.-]+", "-", PurePosixPath(image).name).lstrip(".")
+
+
+def lead_image_url(image: str | None, web_url: str) -> str | None:
+    """An http(s) image as it is; a file beside the draft from its copy on the archive site."""
+    if not image or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:|//", image):
+        return safe_url(image)  # any scheme: only http(s) survives
+    name = lead_image_name(image)
+    return safe_url(web_url + name) if name else None
+
+
 def email_view(issue: Issue, config: Config) -> EmailView:
     """Clean and check everything an issue carries, once, for both templates."""
     lang = config.digest.lang
@@ -296,7 +309,7 @@ def email_view(issue: Issue, config: Config) -> EmailView:
     sections = _sections(issue.stories, stories, labels)
     web_url, archive_url = issue_urls(issue, config)
     date_text = format_date(issue.date, lang)
-    image = safe_url(issue.image)
+    image = lead_image_url(issue.image, web_url)
     credit = clean_line(issue.image_credit, MAX_NAME * 2)
     if credit and not credit.lower().startswith(labels["image_source"].lower()):
         credit = f"{labels['image_source']}: {credit}"

@@ -51,6 +51,7 @@ def health_json(health: FeedHealth) -> dict[str, Any]:
         "quiet_days": health.quiet_days,
         "gone": health.gone,
         "next_attempt": _iso(health.next_attempt),
+        "moved_to": health.moved_to,
     }
 
 
@@ -89,6 +90,10 @@ def print_status(data: dict[str, Any]) -> None:
         )
     console = Console(soft_wrap=False)
     console.print(table)
+    for feed in data["feeds"]:
+        if feed["moved_to"]:
+            console.print(f"{feed['feed']} moved permanently to {feed['moved_to']}: "
+                          "update its url in feeds.yaml")
     totals = data["totals"]
     console.print(
         f"{totals['feeds']} feeds, {totals['failing']} failing, "

@@ -373,6 +373,7 @@ class Store:
                 quiet_days=quiet,
                 gone=state.gone,
                 next_attempt=state.next_attempt,
+                moved_to=state.permanent_redirect,
             ))
         return out
 

@@ -239,6 +239,7 @@ def test_redirects_loops_and_gone(tmp_path: Path, server: FeedServer) -> None:
         health = {h.feed: h for h in store.feed_health(project.config.feeds, NOW)}
         assert health["gone"].gone and health["gone"].next_attempt >= NOW + timedelta(days=6)
         assert store.feed_state("moved").permanent_redirect == target.url
+        assert health["moved"].moved_to == target.url  # shown by `digest status`
 
 
 def test_failing_feeds_back_off_and_recover_by_themselves(tmp_path: Path,

@@ -370,3 +370,11 @@ def test_an_almost_empty_issue_still_renders() -> None:
     assert len(tags.all("h1")) == 1 and not tags.all("img") and not tags.all("ul")
     assert 40 <= len(render.preheader_for(issue, [])) <= 150
     assert rendered.text.startswith("US-JAPAN ALLIANCE DIGEST VOL 4.22\n")
+
+
+def test_a_lead_image_file_beside_the_draft_is_linked_from_its_archive_copy() -> None:
+    issue = dataclasses.replace(sample_issue(), image="lead photo.jpg", image_credit="Kyodo")
+    html = render.render_issue(issue, sample_config(), now=NOW).html
+    base = sample_config().site.base_url.rstrip("/")
+    assert f'src="{base}/{issue.date.isoformat()}/lead-photo.jpg"' in html
+    assert "Image Source: Kyodo" in html
