@@ -1099,16 +1099,20 @@ def write_checked(path: Path, before: bytes | None, text: str) -> None:
     atomic_write(path, text, backup=before is not None)
 
 
-def _previous_draft(config: Config, issue_date: date) -> Path | None:
-    earlier = []
-    for path in config.issues_dir.glob(f"*/{DRAFT_NAME}"):
+def dated_files(config: Config, name: str) -> list[tuple[date, Path]]:
+    """Every issues/YYYY-MM-DD/<name> that exists, oldest first (other folders ignored)."""
+    found = []
+    for path in config.issues_dir.glob(f"*/{name}"):
         try:
-            day = date.fromisoformat(path.parent.name)
+            found.append((date.fromisoformat(path.parent.name), path))
         except ValueError:
             continue
-        if day < issue_date:
-            earlier.append((day, path))
-    return max(earlier)[1] if earlier else None
+    return sorted(found)
+
+
+def _previous_draft(config: Config, issue_date: date) -> Path | None:
+    earlier = [path for day, path in dated_files(config, DRAFT_NAME) if day < issue_date]
+    return earlier[-1] if earlier else None
 
 
 def held_from_previous(config: Config, issue_date: date) -> tuple[list[DraftCandidate], list[str]]:
@@ -1364,13 +1368,7 @@ def load_issue(config: Config, issue_date: date) -> Issue:
 
 
 def draft_dates(config: Config) -> list[date]:
-    days = []
-    for path in config.issues_dir.glob(f"*/{DRAFT_NAME}"):
-        try:
-            days.append(date.fromisoformat(path.parent.name))
-        except ValueError:
-            continue
-    return sorted(days)
+    return [day for day, _ in dated_files(config, DRAFT_NAME)]
 
 
 def suggest(key: str, valid: Sequence[str]) -> str:
@@ -1411,16 +1409,10 @@ def published_links(config: Config, issue_date: date) -> dict[str, date]:
 
     Read defensively: a published.json this code cannot follow is skipped, not fatal.
     """
-    issues = []
-    for path in config.issues_dir.glob(f"*/{PUBLISHED_NAME}"):
-        try:
-            day = date.fromisoformat(path.parent.name)
-        except ValueError:
-            continue
-        if day < issue_date:
-            issues.append((day, path))
+    issues = [(day, path) for day, path in dated_files(config, PUBLISHED_NAME)
+              if day < issue_date]
     links: dict[str, date] = {}
-    for day, path in sorted(issues)[-RECENT_ISSUES:]:
+    for day, path in issues[-RECENT_ISSUES:]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
