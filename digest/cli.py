@@ -81,14 +81,16 @@ def _issue_date(config: Config, given: datetime | None) -> date:
 
 def _latest_issue_date(config: Config, given: datetime | None) -> date:
     """The issue to render or publish: the given date, else the newest draft on disk."""
+    from digest import draft
+
     if given is not None:
         return given.date()
-    dated = sorted(p.parent.name for p in config.issues_dir.glob("*/draft.yaml"))
+    dated = draft.draft_dates(config)
     if not dated:
         raise DigestError(
             f"no draft in {config.issues_dir}; run `digest draft` first", path=config.issues_dir
         )
-    return date.fromisoformat(dated[-1])
+    return dated[-1]
 
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -406,7 +408,13 @@ def match(project: Path, text: str) -> None:
     from digest import filter as relevance
     from digest import report
 
-    report.print_match(relevance.explain(text, config.rules, now=utc_now()))
+    scored = relevance.explain(text, config.rules, now=utc_now())
+    report.print_match(scored)
+    if not scored.reasons:
+        click.echo("  no points: it needs an alliance phrase, or a US-side and a Japan-side word"
+                   " (edit the `rules:` lists of feeds.yaml)")
+    click.echo(f"  (a candidate needs at least {config.rules.min_score:g} points of evidence;"
+               " source, freshness and outlets only rank)")
 
 
 @main.command()

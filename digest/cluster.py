@@ -34,10 +34,10 @@ from digest.filter import Evidence, normalize
 _COMMON_SHARE = 0.05
 _MAX_COMPARISONS = 40
 _MIN_SHARED_CONCEPTS = 2
-_CONCEPT_OVERLAP = 0.55
+_CONCEPT_OVERLAP = 0.65
 _MEMBERS_CHECKED = 8
 _CLOSE = timedelta(hours=12)
-_CLOSE_BONUS = 0.15
+_CLOSE_BONUS = 0.3
 _MIN_BATCH = 50  # rarity weights of a small batch are computed as if it had this many items
 
 _EN_WORD = re.compile(r"[a-z0-9][a-z0-9+'-]*")
@@ -110,7 +110,7 @@ def cluster_stories(evidence: Sequence[Evidence], rules: Rules) -> list[list[Evi
     similarity = _Similarity(stories, rules.cluster_similarity)
     common = _common_keys(stories)
     parent = list(range(len(evidence)))
-    members = {s.index: [s] for s in stories}  # group root -> its stories, oldest first
+    members = {s.index: [s] for s in stories}  # group root -> its stories
 
     def root(i: int) -> int:
         while parent[i] != i:

@@ -23,7 +23,8 @@ How text is matched (`Matcher.find`):
 How an item is scored (`Rules.weights`, shown to the editor as reasons):
 - alliance phrases count on their own (title more than summary);
 - a US-side and a Japan-side term (people and institutions included) in the title, or in
-  one sentence of the summary, count far more than the two sides far apart, and a little
+  one sentence of the summary, count far more than the two sides far apart (in the title
+  and the first sentences only), and a little
   more again when one of them is a person named in the people lists;
 - section topic terms add points only when there is such US-Japan evidence;
 - exclusions (sports, entertainment ...) subtract;
@@ -57,8 +58,8 @@ _TRANSLATE = {**_DASHES, **_QUOTES}
 _ODD_PUNCTUATION = re.compile("[" + "".join(map(chr, _TRANSLATE)) + "]")
 _WORD_CHAR = "A-Za-z0-9"
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-_JA, _CS, _CI = 0, 1, 2  # which scan found a form
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+_LEAD_SENTENCES = 3
 # A sentence ends at 。！？ or at .!? after a lowercase letter/digit/bracket, so that
 # "U.S. and Japan" stays one sentence.
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|[。！？!?]\s*|\n+")
@@ -133,8 +134,7 @@ class Hit(NamedTuple):
         return self.form.categories
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """A scored item plus the concepts it mentions (for clustering across languages)."""
 
     scored: Scored
@@ -176,6 +176,7 @@ class Matcher:
         self.folded: dict[str, list[Term]] = {}  # case-insensitive forms, lowercased
         self.section_names = tuple(s.name for s in rules.sections)
         self.kind_points = dataclasses.asdict(rules.source_points)
+        self.kind_rule = {kind: f"{kind} source" for kind in self.kind_points}
         self.fresh_max = rules.weights.fresh_max
         lists: list[tuple[Iterable[str], str, int, bool]] = [
             (rules.alliance_phrases, PHRASE, -1, False),
@@ -201,12 +202,8 @@ class Matcher:
         self._inherit_contained()
         # Three scans, each a trie: ignoring case in sre is slow, so case-insensitive words
         # are matched in the lowercased text; word boundaries are checked by lookarounds.
-        self.forms: dict[tuple[int, str], _Form] = {}
-        for kind, table in ((_JA, self.exact), (_CS, self.exact), (_CI, self.folded)):
-            for form, terms in table.items():
-                if (kind == _JA) != (not form.isascii()):
-                    continue
-                self.forms[kind, form] = _form(terms)
+        self.exact_forms = {form: _form(terms) for form, terms in self.exact.items()}
+        self.folded_forms = {form: _form(terms) for form, terms in self.folded.items()}
         self.ja_pattern = _compile(ja, "", "")
         self.cs_pattern = _compile(cs, "", f"(?![{_WORD_CHAR}])")
         self.ci_pattern = _compile(ci, "(?<![a-z0-9])", "(?![a-z0-9])")
@@ -257,23 +254,31 @@ class Matcher:
     def scan(self, text: str) -> list[tuple[int, str, _Form]]:
         """(start, word, form) of every rule word in normalised text, leftmost-longest,
         false friends already taken out."""
-        forms = self.forms
         lowered = text.lower()
         if len(lowered) != len(text):  # a rare letter whose lowercase is longer (İ)
             lowered = text.translate(_ASCII_LOWER)
         scans: list[list[tuple[int, int, str, _Form]]] = []
-        if hits := [(m.start(), -m.end(), text[m.start():m.end()], forms[_CI, m.group()])
-                    for m in self.ci_pattern.finditer(lowered)]:
+        hits: list[tuple[int, int, str, _Form]] = []
+        folded, exact = self.folded_forms, self.exact_forms
+        for m in self.ci_pattern.finditer(lowered):
+            start, end = m.span()
+            hits.append((start, -end, text[start:end], folded[m.group()]))
+        if hits:
             scans.append(hits)
-        if hits := [(m.start(), -m.end(), m.group(), forms[_CS, m.group()])
-                    for m in self.cs_pattern.finditer(text)
-                    if not m.start() or text[m.start() - 1] not in _ALNUM]:
+            hits = []
+        for m in self.cs_pattern.finditer(text):
+            start, end = m.span()
+            if not start or text[start - 1] not in _ALNUM:
+                hits.append((start, -end, m.group(), exact[m.group()]))
+        if hits:
             scans.append(hits)
-        if not text.isascii() and (
-            hits := [(m.start(), -m.end(), m.group(), forms[_JA, m.group()])
-                     for m in self.ja_pattern.finditer(text)]
-        ):
-            scans.append(hits)
+            hits = []
+        if not text.isascii():
+            for m in self.ja_pattern.finditer(text):
+                start, end = m.span()
+                hits.append((start, -end, m.group(), exact[m.group()]))
+            if hits:
+                scans.append(hits)
         if not scans:
             return []
         # Each scan alone is ordered and without overlaps; only mixed scans need sorting.
@@ -335,7 +340,7 @@ class Matcher:
         reasons = []
         kind_points = self.kind_points.get(item.kind, 0.0)
         if kind_points:
-            reasons.append(Reason(f"{item.kind} source", "feed", (item.feed,), kind_points))
+            reasons.append(Reason(self.kind_rule[item.kind], "feed", (item.feed,), kind_points))
         if now is not None and item.dated:
             age_days = max(0.0, (now.timestamp() - item.published.timestamp()) / 86400)
             fresh = self.fresh_max * (1 - age_days / self.rules.fresh_days)
@@ -416,8 +421,11 @@ class _Tally:
         if named:  # leaders and ministers by name say more than "US" and "Japan"
             reasons.append(Reason("people named", "title+summary", tuple(named), w.named))
         if not reasons:
-            all_us = {word: None for us, _ in self.sides.values() for word in us}
-            all_japan = {word: None for _, japan in self.sides.values() for word in japan}
+            # Far apart counts only in the title and the lead: deep in a long text, the two
+            # sides are usually about different things.
+            lead = [sides for unit, sides in self.sides.items() if unit <= _LEAD_SENTENCES]
+            all_us = {word: None for us, _ in lead for word in us}
+            all_japan = {word: None for _, japan in lead for word in japan}
             if all_us and all_japan:
                 reasons.append(Reason("US and Japan apart", "title+summary",
                                       (*all_us, *all_japan), w.pair_apart))

@@ -92,3 +92,5 @@ def test_match_command_prints_score_section_and_reasons(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "(candidate); section: Defense & Security" in result.output
     assert "US + Japan together in title: Hegseth, Nakatani" in result.output
+    result = CliRunner().invoke(main, ["match", "--project", str(tmp_path), "Snow in Hokkaido"])
+    assert "(not a candidate)" in result.output and "no points" in result.output

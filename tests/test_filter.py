@@ -144,6 +144,15 @@ def test_co_occurrence_in_title_beats_sentence_beats_apart() -> None:
     assert title > sentence > apart > 0
 
 
+def test_sides_far_apart_count_only_in_the_lead() -> None:
+    lead = "The US team arrived. Japan hosted talks. Tariffs came up."
+    deep = "The US team arrived. Rain fell. Roads closed. Schools shut. Japan hosted talks."
+    rules = {r.rule for r in score_item(item("Talks", lead), RULES, now=NOW).reasons}
+    assert "US and Japan apart" in rules
+    rules = {r.rule for r in score_item(item("Talks", deep), RULES, now=NOW).reasons}
+    assert "US and Japan apart" not in rules
+
+
 def test_us_only_and_japan_only_news_are_not_candidates() -> None:
     assert not score_item(item("Pentagon announces drone program", "missile"), RULES,
                           now=NOW).relevant
@@ -231,7 +240,8 @@ def test_outlets_known_to_the_store_are_listed() -> None:
     assert [o.name for o in candidate.also] == ["Reuters"]
 
 
-@pytest.mark.parametrize("name", ["relevance_eval.tsv", "relevance_holdout.tsv"])
+@pytest.mark.parametrize(
+    "name", ["relevance_eval.tsv", "relevance_holdout.tsv", "relevance_holdout2.tsv"])
 def test_project_rules_meet_the_quality_targets(name: str) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_filter import load_eval, quality
