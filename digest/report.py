@@ -5,6 +5,7 @@ Plain text on stdout for people, JSON for scripts; nothing here makes decisions.
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -88,7 +89,8 @@ def print_status(data: dict[str, Any]) -> None:
         table.add_row(
             feed["feed"], last, str(feed["items_14d"]), state, quiet, feed["last_error"] or ""
         )
-    console = Console(soft_wrap=False)
+    # Piped output has no terminal width; give the table room instead of 80 columns.
+    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
     console.print(table)
     for feed in data["feeds"]:
         if feed["moved_to"]:
