@@ -20,6 +20,9 @@ test: $(STAMP)
 	$(BIN)/ruff check digest tests benchmarks
 	$(BIN)/pytest
 
+golden: $(STAMP)
+	$(BIN)/python tests/test_render_golden.py --regenerate
+
 lint: $(STAMP)
 	$(BIN)/ruff check digest tests benchmarks
 	$(BIN)/ruff format --check digest tests benchmarks

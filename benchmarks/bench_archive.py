@@ -101,6 +101,9 @@ def main() -> None:
         largest_text = (f"{largest.relative_to(config.site_dir)}: "
                         f"{largest.stat().st_size / 1024:.1f} KB")
         stories = sum(len(i.stories) for i in generated)
+        shards = sorted(config.site_dir.glob("search/*.js"))
+        index_kb = [p.stat().st_size / 1024 for p in shards]
+        newest_kb = index_kb[-1] if index_kb else 0.0
 
     print(f"archive build: {args.issues} issues, {stories} stories, best/median of {args.repeat}")
     print(f"{'case':<26}{'best s':>9}{'median s':>10}{'written':>9}{'unchanged':>11}")
@@ -108,6 +111,8 @@ def main() -> None:
         print(f"{name:<26}{min(times):>9.3f}{statistics.median(times):>10.3f}"
               f"{len(report.written):>9}{len(report.unchanged):>11}")
     print(f"site: {len(files)} files, {len(pages)} HTML pages; largest page {largest_text}")
+    print(f"search index: {len(index_kb)} year files, {sum(index_kb) / 1024:.2f} MB in all, "
+          f"largest {max(index_kb, default=0):.0f} KB, newest year {newest_kb:.0f} KB")
 
 
 if __name__ == "__main__":

@@ -46,8 +46,6 @@ def main() -> None:
     html = render.render_html(view)
     text = render.render_text(view)
     source = render.render_mjml(view)
-
-
     compiled = mjml.mjml2html(source, fonts={})
     stages: list[tuple[str, Callable[[], object]]] = [
         ("view (clean + check)", lambda: render.email_view(issue, config)),

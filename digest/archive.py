@@ -18,7 +18,7 @@ Site layout (every link is relative, so the site works from disk and from its ba
     YYYY-MM-DD/index.html   one issue: headline list, stories with anchors, sources, prev/next
     topics/index.html       the sections; topics/SLUG/index.html newest stories of a section,
                             topics/SLUG/YYYY.html that section's stories of a year
-    search.html             search over search-index.js (the same data as search.json)
+    search.html             search over search/YYYY.js (the index, a JSON object per year)
     feed.xml, sitemap.xml   absolute URLs under config.site.base_url
     assets/                 site.css, print.css, search.js
 
@@ -198,15 +198,23 @@ def published_from_json(text: str, path: Path) -> Published:
             published_at=published_at,
             corrections=tuple((c.date.isoformat(), c.note) for c in corrections),
         )
-        return Published(issue=issue, published_at=published_at,
-                         content_hash=data.get("content_hash") or content_hash(issue),
-                         corrections=corrections)
+        stored_hash = data["content_hash"]
     except json.JSONDecodeError as exc:
         raise PublishError(f"is not valid JSON ({exc.msg}); restore it from version control",
                            path=path, line=exc.lineno) from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PublishError(f"is not a published issue ({type(exc).__name__}: {exc}); "
                            "restore it from version control", path=path) from exc
+    # A published issue changes only through `publish --force --note`, which records why;
+    # an edit by hand would change the archive with no note for readers.
+    if stored_hash != content_hash(issue):
+        raise PublishError(
+            f"was edited after the issue was published (its content no longer matches its "
+            f"content hash); undo the edit, then correct the issue in its draft and run "
+            f"`digest publish --date {issue.date.isoformat()} --force --note \"what was "
+            f"corrected\"`", path=path)
+    return Published(issue=issue, published_at=published_at, content_hash=stored_hash,
+                     corrections=corrections)
 
 
 def read_published(path: Path) -> Published:
@@ -225,6 +233,17 @@ def load_published(config: Config) -> list[Published]:
 
 def published_path(config: Config, issue_date: date) -> Path:
     return config.issues_dir / issue_date.isoformat() / PUBLISHED_NAME
+
+
+def refuse_if_published(config: Config, issue_date: date) -> None:
+    """Stop a stage that would rewrite a published issue's email files from its draft."""
+    path = published_path(config, issue_date)
+    if path.exists():
+        day = issue_date.isoformat()
+        raise PublishError(
+            f"the issue of {day} is published, so its email files are final; to change it, "
+            f"edit its draft and run `digest publish --date {day} --force --note \"what was "
+            "corrected\"`", path=path)
 
 
 def issue_url(config: Config, issue_date: date) -> str:
@@ -373,12 +392,11 @@ def plan_site(published: Sequence[Published], site: SiteInfo, *, section_order: 
     pages.append(_index_page(entries, site))
     pages.extend(_year_pages(entries, site))
     pages.extend(_topic_pages(entries, site, slugs))
-    pages.append(Page("search.html", "search.html", {"site": _site_context(site), "root": "",
-                                                       "page": "search"}))
-    index_json = _search_index(entries)
-    pages.append(Page("search.json", data=index_json.encode("utf-8")))
-    pages.append(Page("search-index.js",
-                      data=f"window.DIGEST_SEARCH_INDEX = {index_json};\n".encode()))
+    shards = _search_shards(entries)
+    pages.append(Page("search.html", "search.html", {
+        "site": _site_context(site), "root": "", "page": "search",
+        "shards": [shard.path for shard in shards]}))
+    pages.extend(shards)
     pages.append(_feed_page(entries, site, slugs, feed_entries, issues_dir))
     pages.append(_sitemap_page(pages, entries, site))
     return pages
@@ -729,18 +747,29 @@ def _topic_pages(entries: Sequence[_Entry], site: SiteInfo,
     return pages
 
 
-def _search_index(entries: Sequence[_Entry]) -> str:
-    """[date, anchor, headline, section, text, sources] per story, newest first."""
-    stories = []
+def _search_shards(entries: Sequence[_Entry]) -> list[Page]:
+    """The search index, one file per year, newest year first.
+
+    Split by year so that a reader sees recent matches before the older years have loaded,
+    and publishing an issue rewrites only its year's file. Each file is a JSON object
+    wrapped in a call, `digestSearchShard({...});`, so that a <script> tag can load it from
+    disk too. The object: {"version", "year", "issues": {date: title}, "stories": rows},
+    a row being [date, anchor, headline, section, text, sources], newest issue first.
+    """
+    by_year: dict[int, list[_Entry]] = {}
     for entry in reversed(entries):
-        for name, items in entry.sections:
-            for story in items:
-                stories.append([entry.slug, entry.anchors[id(story)], story.headline, name,
-                                " ".join(story.body.split()),
-                                " ".join(s.name for s in story.sources)])
-    issues = {e.slug: e.issue.title for e in entries}
-    return json.dumps({"version": 1, "issues": issues, "stories": stories},
-                      ensure_ascii=False, separators=(",", ":"))
+        by_year.setdefault(entry.issue.date.year, []).append(entry)
+    shards = []
+    for year, of_year in by_year.items():
+        stories = [[entry.slug, entry.anchors[id(story)], story.headline, name,
+                    " ".join(story.body.split()), " ".join(s.name for s in story.sources)]
+                   for entry in of_year for name, items in entry.sections for story in items]
+        data = json.dumps({"version": 2, "year": year,
+                           "issues": {e.slug: e.issue.title for e in of_year},
+                           "stories": stories}, ensure_ascii=False, separators=(",", ":"))
+        shards.append(Page(f"search/{year}.js",
+                           data=f"digestSearchShard({data});\n".encode()))
+    return shards
 
 
 def _feed_page(entries: Sequence[_Entry], site: SiteInfo, slugs: Mapping[str, str],

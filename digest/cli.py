@@ -105,6 +105,9 @@ def main(verbose: int) -> None:
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:  # one INFO line per HTTP request drowns the rest; -vv shows them
+        for noisy in ("httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.command()
@@ -404,6 +407,9 @@ def match(project: Path, text: str) -> None:
     Example:
         digest match "Hegseth and Nakatani agree on missile co-production"
     """
+    if not text.strip():
+        raise click.UsageError('nothing to match: give a headline or paragraph, e.g. '
+                               'digest match "Hegseth and Nakatani discuss co-production"')
     config = _config(project)
     from digest import filter as relevance
     from digest import report
@@ -415,6 +421,12 @@ def match(project: Path, text: str) -> None:
                    " (edit the `rules:` lists of feeds.yaml)")
     click.echo(f"  (a candidate needs at least {config.rules.min_score:g} points of evidence;"
                " source, freshness and outlets only rank)")
+    click.echo("words the rules saw, by list:")
+    seen = relevance.compile_rules(config.rules).words_found(text)
+    for rule_list, words in seen:
+        click.echo(f"  {rule_list}: {', '.join(words)}")
+    if not seen:
+        click.echo("  none: no word of any list is in this text")
 
 
 @main.command()

@@ -167,6 +167,7 @@ class Rules:
     exclusions: tuple[str, ...] = ()
     soft_exclusions: tuple[str, ...] = ()
     false_friends: tuple[str, ...] = ()
+    other_countries: tuple[str, ...] = ()  # 露, 中国: their 外相 is not Japan's
     min_score: float = 3.0
     sections: tuple[Section, ...] = ()
     default_section: str = "Diplomacy"

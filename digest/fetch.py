@@ -24,7 +24,6 @@ import os
 import random
 import sqlite3
 import ssl
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -331,9 +330,10 @@ def fetch_into_store(
 ) -> RunReport:
     """Fetch every enabled feed that is due, parse, store; one FeedReport per feed."""
     sources = [s for s in config.feeds if s.enabled]
+    # The caller decides (the CLI: a terminal, or --progress); logs stay quiet either way.
     with _parse_pool() as pool:
         return asyncio.run(_run(config, store, sources, pool, now=now,
-                                show_progress=show_progress and sys.stderr.isatty()))
+                                show_progress=show_progress))
 
 
 @dataclass(frozen=True)
@@ -553,7 +553,7 @@ def _warm_up() -> None:
 
 
 class _Progress:
-    """A rich progress bar on stderr, for terminals only."""
+    """A rich progress bar on stderr, erased when the run ends."""
 
     def __init__(self, total: int) -> None:
         from rich.console import Console
@@ -561,7 +561,9 @@ class _Progress:
 
         self.progress = Progress(
             TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.description}"), console=Console(stderr=True), transient=True,
+            TextColumn("{task.description}"),
+            # Asked for: draw it even where rich would not guess a terminal (--progress).
+            console=Console(stderr=True, force_terminal=True), transient=True,
         )
         self.task = self.progress.add_task("", total=total)
         self.progress.start()

@@ -10,9 +10,11 @@ Pure decision code: items, rules and the clock come in, candidates go out. The f
 How text is matched (`Matcher.find`):
 - Text is NFKC-normalised (full-width Ａ and half-width ｶﾅ fold to their usual forms) and
   every dash to "-", so "U.S.–Japan" and "Ｕ．Ｓ．" read as "U.S.-Japan" and "U.S.".
-- An English term matches whole words only; it is case-sensitive when it has no lowercase
-  letter (US, SDF, SOFA: "us" and "sofa" are not them; F-35s is F-35) and for people
-  (Glass, not glass); otherwise case-insensitive, with its plural (missile -> missiles).
+- An English term matches whole words only, with its plural (missile -> missiles). It is
+  case-sensitive when it has no lowercase letter (US, SDF, SOFA: "us" and "sofa" are not
+  them; F-35s is F-35), for people (Glass, not glass) and for a single capitalised word,
+  which is a proper noun (Quad, Marine, Osprey: not "quad-core", "marine life", the bird),
+  matched as written or in capitals; other terms ignore case.
 - A Japanese term matches as a substring (Japanese has no spaces between words).
 - `false_friends` are longer words that contain a term but mean something else (米価 is rice,
   南米 South America, "Washington Post" a newspaper): the leftmost-longest match wins, so a
@@ -51,6 +53,7 @@ from digest.models import Candidate, Item, Outlet, Reason, Scored
 # Categories a matched word can belong to (one word may be in several lists).
 PHRASE, US, JAPAN, EXCLUDE, SOFT, MASK = "phrase", "us", "japan", "exclude", "soft", "mask"
 TOPIC = "topic"  # stored as ("topic", section index)
+OFFICE = "office"  # a Japan-side office word that belongs to another country (露外相)
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"), "-")
 _QUOTES = {ord("\u2019"): "'", ord("\u2018"): "'", ord("\u201c"): '"', ord("\u201d"): '"'}
@@ -178,6 +181,7 @@ class Matcher:
         self.kind_points = dataclasses.asdict(rules.source_points)
         self.kind_rule = {kind: f"{kind} source" for kind in self.kind_points}
         self.fresh_max = rules.weights.fresh_max
+        self._source_reasons: dict[tuple[str, str], Reason | bool] = {}
         lists: list[tuple[Iterable[str], str, int, bool]] = [
             (rules.alliance_phrases, PHRASE, -1, False),
             (rules.us_terms, US, -1, False),
@@ -205,6 +209,12 @@ class Matcher:
         self.exact_forms = {form: _form(terms) for form, terms in self.exact.items()}
         self.folded_forms = {form: _form(terms) for form, terms in self.folded.items()}
         self.ja_pattern = _compile(ja, "", "")
+        self.foreign_before = _foreign_pattern(rules.other_countries)
+        # Japan-side words that name an office, not Japan (外相, 政府): another country
+        # written just before them makes them that country's (露外相, 中国の王毅外相).
+        self.offices = {form: _form([t for t in f.terms if t.category != JAPAN])
+                        for form, f in self.exact_forms.items()
+                        if f.japan and not f.named and not form.isascii() and "日" not in form}
         self.cs_pattern = _compile(cs, "", f"(?![{_WORD_CHAR}])")
         self.ci_pattern = _compile(ci, "(?<![a-z0-9])", "(?![a-z0-9])")
 
@@ -212,21 +222,26 @@ class Matcher:
              ja: set[str], cs: set[str], ci: set[str]) -> None:
         if not alias.isascii():
             ja.add(alias)
-            self.exact.setdefault(alias, []).append(term)
+            _append_new(self.exact.setdefault(alias, []), term)
         elif exact_case or not any(c.islower() for c in alias):
             forms = [alias]
             if term.category != MASK and not exact_case:  # F-35s, SOFAs
                 forms.append(alias + "s")
             for form in forms:
                 cs.add(form)
-                self.exact.setdefault(form, []).append(term)
+                _append_new(self.exact.setdefault(form, []), term)
+        elif alias[0].isupper() and " " not in alias:  # a proper noun: Quad, Marines, QUAD
+            forms = [alias] if term.category == MASK else [alias, _plural(alias)]
+            for form in forms + [f.upper() for f in forms]:
+                cs.add(form)
+                _append_new(self.exact.setdefault(form, []), term)
         else:
             forms = [alias]
             if alias[-1].isalpha() and term.category != MASK:
                 forms.append(_plural(alias))
             for form in forms:
                 ci.add(form.lower())
-                self.folded.setdefault(form.lower(), []).append(term)
+                _append_new(self.folded.setdefault(form.lower(), []), term)
 
     def _inherit_contained(self) -> None:
         """A longer form also counts as the terms written inside it: 米軍 (a topic) is US
@@ -254,6 +269,24 @@ class Matcher:
     def scan(self, text: str) -> list[tuple[int, str, _Form]]:
         """(start, word, form) of every rule word in normalised text, leftmost-longest,
         false friends already taken out."""
+        found = self._scan_all(text, masks=False)
+        offices = self.offices
+        if self.foreign_before is not None and not text.isascii() and \
+                any(word in offices for _, word, _ in found):
+            found = [(start, word, self._owner(text, start, word, form))
+                     for start, word, form in found]
+        return found
+
+    def _owner(self, text: str, start: int, word: str, form: _Form) -> _Form:
+        """The form without its Japan side when the office belongs to another country."""
+        unsided = self.offices.get(word)
+        if unsided is not None and self.foreign_before is not None and \
+                self.foreign_before.search(text, max(0, start - 24), start):
+            return unsided
+        return form
+
+    def _scan_all(self, text: str, *, masks: bool) -> list[tuple[int, str, _Form]]:
+        """Every rule word, leftmost-longest; false friends kept only if `masks`."""
         lowered = text.lower()
         if len(lowered) != len(text):  # a rare letter whose lowercase is longer (İ)
             lowered = text.translate(_ASCII_LOWER)
@@ -284,7 +317,26 @@ class Matcher:
         # Each scan alone is ordered and without overlaps; only mixed scans need sorting.
         kept = scans[0] if len(scans) == 1 else _leftmost_longest(scans)
         return [(start, word, form) for start, _, word, form in kept
-                if MASK not in form.categories]
+                if masks or MASK not in form.categories]
+
+    def words_found(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Each list of the rules and the words of `text` it matched, for `digest match`:
+        what the rules saw, including words they read as something else (米価 as rice)."""
+        text = normalize(text)
+        names = {PHRASE: "alliance phrase", US: "US side", JAPAN: "Japan side",
+                 TOPIC: "topic", EXCLUDE: "exclusion", SOFT: "soft exclusion",
+                 MASK: "ignored (false friend)", OFFICE: "another country's office"}
+        found: dict[str, dict[str, None]] = {name: {} for name in names.values()}
+        for start, word, form in self._scan_all(text, masks=True):
+            if MASK in form.categories:
+                found[names[MASK]][word] = None
+                continue
+            form = self._owner(text, start, word, form) if self.foreign_before else form
+            for category in form.categories:
+                found[names[category]][word] = None
+            if word in self.offices and not form.japan:
+                found[names[OFFICE]][word] = None
+        return [(name, tuple(words)) for name, words in found.items() if words]
 
     def find(self, title: str, summary: str = "") -> list[Hit]:
         """Rule words of an item: title hits are unit 0, summary hits carry their sentence
@@ -338,9 +390,14 @@ class Matcher:
 
     def _ranking_reasons(self, item: Item, now: datetime | None) -> list[Reason]:
         reasons = []
-        kind_points = self.kind_points.get(item.kind, 0.0)
-        if kind_points:
-            reasons.append(Reason(self.kind_rule[item.kind], "feed", (item.feed,), kind_points))
+        source = self._source_reasons.get((item.kind, item.feed))
+        if source is None:  # one Reason per feed, reused: most items share a few feeds
+            points = self.kind_points.get(item.kind, 0.0)
+            source = Reason(self.kind_rule[item.kind], "feed", (item.feed,), points) \
+                if points else False
+            self._source_reasons[(item.kind, item.feed)] = source
+        if source:
+            reasons.append(source)
         if now is not None and item.dated:
             age_days = max(0.0, (now.timestamp() - item.published.timestamp()) / 86400)
             fresh = self.fresh_max * (1 - age_days / self.rules.fresh_days)
@@ -409,13 +466,13 @@ class _Tally:
         named: dict[str, None] = {}
         if title_us and title_japan:
             reasons.append(Reason("US + Japan together", "title",
-                                  (*title_us, *title_japan), w.pair_title))
+                                  tuple(dict.fromkeys((*title_us, *title_japan))), w.pair_title))
             named.update(self.named.get(0, {}))
         for unit in sorted(self.sides):
             us, japan = self.sides[unit]
             if unit and us and japan:
                 reasons.append(Reason("US + Japan in one sentence", "summary",
-                                      (*us, *japan), w.pair_sentence))
+                                      tuple(dict.fromkeys((*us, *japan))), w.pair_sentence))
                 named.update(self.named.get(unit, {}))
                 break
         if named:  # leaders and ministers by name say more than "US" and "Japan"
@@ -428,7 +485,7 @@ class _Tally:
             all_japan = {word: None for _, japan in lead for word in japan}
             if all_us and all_japan:
                 reasons.append(Reason("US and Japan apart", "title+summary",
-                                      (*all_us, *all_japan), w.pair_apart))
+                                      tuple(dict.fromkeys((*all_us, *all_japan))), w.pair_apart))
         return reasons
 
     def section(self) -> str | None:
@@ -463,6 +520,27 @@ def _plural(word: str) -> str:
     if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
         return word[:-1] + "ies"
     return word + "s"
+
+
+def _append_new(terms: list[Term], term: Term) -> None:
+    """Add once: a plural written out in the rules (Ospreys) is also generated."""
+    if term not in terms:
+        terms.append(term)
+
+
+def _foreign_pattern(countries: Iterable[str]) -> re.Pattern[str] | None:
+    """Another country just before an office word: 露外相, 米韓外相, 中国の王毅外相. A one-letter
+    short form (露, 韓) counts only right before it: 中 and 英 are in many other words."""
+    names = [normalize(a) for entry in countries for a in split_aliases(entry)]
+    if not names:
+        return None
+    long_names = sorted((n for n in names if len(n) > 1), key=len, reverse=True)
+    every = sorted(names, key=len, reverse=True)
+    name_run = "[\u30a0-\u30ff\u3400-\u9fff]{0,10}"  # a name in kanji or katakana
+    alternatives = [f"(?:{'|'.join(map(re.escape, every))})$"]
+    if long_names:
+        alternatives.append(f"(?:{'|'.join(map(re.escape, long_names))})の{name_run}$")
+    return re.compile("|".join(alternatives))
 
 
 def _compile(words: set[str], before: str, after: str) -> re.Pattern[str]:

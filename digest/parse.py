@@ -11,6 +11,8 @@ yields whatever feedparser recovered plus the reason; `parse_feed` never raises.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import calendar
 import codecs
 import hashlib
@@ -36,8 +38,9 @@ TRACKING_KEYS = frozenset({
     "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
     "_ga", "_gl", "cmpid", "ncid", "ocid", "smid", "smtyp", "spm", "wt.mc_id", "mkt_tok",
     "at_medium", "at_campaign", "at_custom1", "at_custom2", "ito", "sr_share", "utm",
+    "feedtype", "feedname", "xtor", "icid", "s_cid", "cmp",
 })
-TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_")
+TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "ns_")
 # Parameters that track only when their value names the feed (?ref=rss, ?partner=rss).
 FEED_MARKER_KEYS = frozenset({
     "ref", "source", "src", "from", "partner", "emc", "feed", "rss", "cid", "via", "in",
@@ -51,6 +54,8 @@ FEED_MARKER_VALUE = re.compile(
 # Redirect wrappers that carry the article's URL in their query string.
 REDIRECT_HOST = re.compile(r"^(news\.google|www\.google|google|l\.facebook|lm\.facebook)\.[a-z.]+$")
 REDIRECT_KEYS = ("url", "q", "u", "dest")
+# news.google.com/rss/articles/<id>: older ids are base64 protobuf holding the article URL.
+_GOOGLE_ARTICLE = re.compile(r"/articles/([A-Za-z0-9_-]{8,})")
 
 _TAG = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|</?[a-zA-Z][^<>]*>", re.DOTALL)
 _BLOCK_TAG = re.compile(r"<(br|/p|/div|/li|/h\d)\b[^>]*>", re.IGNORECASE)
@@ -219,6 +224,7 @@ def _item(source: FeedSource, entry: Any, guid: str, *, now: datetime) -> Item |
     url = canonical_url(link) if link else ""
     title = plain_text(_detail_text(entry, "title"), limit=TITLE_CHARS)
     summary = plain_text(_summary_html(entry), limit=SUMMARY_CHARS)
+    title, summary = _without_outlet_echo(title, summary, _source_title(entry))
     if not title:
         title = _first_words(summary)
     if not title or not (url or guid):
@@ -251,6 +257,30 @@ def _entry_link(entry: Any, guid: str) -> str:
     if re.match(r"^https?://", guid):
         return guid
     return ""
+
+
+def _source_title(entry: Any) -> str:
+    """The outlet an aggregator (Google News, Yahoo) names in the item's <source>."""
+    source = entry.get("source")
+    title = source.get("title") if isinstance(source, dict) else None
+    return plain_text(title) if isinstance(title, str) else ""
+
+
+def _without_outlet_echo(title: str, summary: str, outlet: str) -> tuple[str, str]:
+    """Drop an aggregator's " - Outlet" title suffix, and a summary that only repeats them.
+
+    Google News titles read "Headline - The Japan Times" and its descriptions are the
+    headline linked, then the outlet's name: neither adds anything to the item.
+    """
+    if outlet:
+        for dash in (" - ", " – ", " — ", " | "):
+            if title.endswith(dash + outlet) and len(title) > len(dash + outlet):
+                title = title[: -len(dash + outlet)].rstrip()
+                break
+    echo = summary.removesuffix(outlet).rstrip(" -–—|") if outlet else summary
+    if summary and echo.casefold() in (title.casefold(), f"{title} - {outlet}".casefold()):
+        summary = ""
+    return title, summary
 
 
 def _detail_text(entry: Any, key: str) -> str:
@@ -389,9 +419,40 @@ def _unwrap_redirect(url: str) -> str | None:
     host = (parts.hostname or "").lower()
     if not REDIRECT_HOST.match(host):
         return None
+    if (article := _GOOGLE_ARTICLE.search(parts.path)) and (
+            target := google_news_target(article.group(1))):
+        return target
     params = dict(parse_qsl(parts.query))
     for key in REDIRECT_KEYS:
         target = unquote(params.get(key, "")) if "%" in params.get(key, "") else params.get(key)
         if target and re.match(r"^https?://", target, re.IGNORECASE):
             return target
     return None
+
+
+def google_news_target(article_id: str) -> str | None:
+    """The article URL inside a Google News article id, or None when it is not there.
+
+    The id decodes to a protobuf whose field 4 (tag 0x22) is the URL, length-prefixed.
+    Newer ids hold only an opaque token ("AU_yqL..."); those need Google's servers, so the
+    link stays as it is.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(article_id + "=" * (-len(article_id) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    start = raw.find(b"\x22")
+    if start < 0 or start > 4:
+        return None
+    length, shift, pos = 0, 0, start + 1
+    while pos < len(raw) and shift < 28:  # a varint length
+        byte = raw[pos]
+        length |= (byte & 0x7F) << shift
+        pos += 1
+        shift += 7
+        if not byte & 0x80:
+            break
+    target = raw[pos:pos + length]
+    if len(target) != length or not re.match(rb"^https?://[\x21-\x7e]+$", target):
+        return None
+    return target.decode("ascii")

@@ -48,6 +48,7 @@ def run_draft(
 
 
 def run_render(config: Config, issue_date: date, *, now: datetime) -> list[Path]:
+    archive.refuse_if_published(config, issue_date)
     issue = draft.load_issue(config, issue_date)
     rendered = render.render_issue(issue, config, now=now)
     return render.write_rendered(rendered, draft.issue_dir(config, issue_date))

@@ -305,8 +305,10 @@ def email_view(issue: Issue, config: Config) -> EmailView:
     lang = config.digest.lang
     labels = LABELS.get(lang, LABELS["en"])
     title = clean_line(issue.title)
-    stories = _stories(issue.stories, lang)
-    sections = _sections(issue.stories, stories, labels)
+    default_section = clean_line(config.rules.default_section, MAX_NAME) or labels["other"]
+    sections = _sections(issue.stories, _stories(issue.stories, lang), default_section)
+    # The list of headlines follows the stories as they are printed, section by section.
+    headlines = tuple(story for section in sections for story in section.stories)
     web_url, archive_url = issue_urls(issue, config)
     date_text = format_date(issue.date, lang)
     image = lead_image_url(issue.image, web_url)
@@ -322,13 +324,13 @@ def email_view(issue: Issue, config: Config) -> EmailView:
         title=title,
         date_text=date_text,
         subject=subject_for(issue, config),
-        preheader=preheader_for(issue, (s.headline for s in stories), date_text),
+        preheader=preheader_for(issue, (s.headline for s in headlines), date_text),
         intro=clean_paragraphs(issue.intro),
         image=image,
         image_alt=clean_line(issue.image_alt, MAX_HEADLINE)
         or labels["image_alt"].format(title=title),
         image_credit=credit if image else "",
-        headlines=tuple(stories),
+        headlines=headlines,
         sections=sections,
         corrections=tuple((clean_line(a, MAX_NAME), clean_line(b, MAX_BODY))
                           for a, b in issue.corrections),
@@ -366,17 +368,15 @@ def _stories(raw: tuple[IssueStory, ...], lang: str) -> list[EmailStory]:
 
 
 def _sections(raw: tuple[IssueStory, ...], stories: list[EmailStory],
-              labels: dict[str, str]) -> tuple[EmailSection, ...]:
-    # Consecutive stories of one section share a heading; the editor's order is kept.
+              default: str) -> tuple[EmailSection, ...]:
+    # One heading per section, in the order the editor first used each (as the archive
+    # page of the issue does): a draft that interleaves sections never repeats a heading.
     if not any(s.section for s in raw):
         return (EmailSection(None, tuple(stories)),) if stories else ()
-    groups: list[tuple[str, list[EmailStory]]] = []
+    groups: dict[str, list[EmailStory]] = {}
     for story, view in zip(raw, stories, strict=True):
-        name = clean_line(story.section, MAX_NAME) or labels["other"]
-        if not groups or groups[-1][0] != name:
-            groups.append((name, []))
-        groups[-1][1].append(view)
-    return tuple(EmailSection(name, tuple(items)) for name, items in groups)
+        groups.setdefault(clean_line(story.section, MAX_NAME) or default, []).append(view)
+    return tuple(EmailSection(name, tuple(items)) for name, items in groups.items())
 
 
 # ---------------------------------------------------------------- plain-text wrapping

@@ -59,16 +59,19 @@ def health_json(health: FeedHealth) -> dict[str, Any]:
 def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
     """Feed health and the newest draft's counts as plain data (the JSON of `status --json`)."""
     from digest import draft, pipeline
-    from digest.store import Store
+    from digest.store import HEALTH_WINDOW, Store
 
     with Store.open(pipeline.store_path(config)) as store:
         health = store.feed_health(config.feeds, now)
+        # Distinct stories: one carried by three feeds counts once here, thrice per feed.
+        items, recent = store.count_items(), store.count_items(since=now - HEALTH_WINDOW)
     feeds = [health_json(h) for h in health]
     totals = {
         "feeds": len(feeds),
         "failing": sum(1 for h in health if h.failing),
         "gone": sum(1 for h in health if h.gone),
-        "items_14d": sum(h.items_14d for h in health),
+        "items_14d": recent,
+        "items": items,
     }
     return {
         "now": now.isoformat(),

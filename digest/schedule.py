@@ -25,14 +25,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -43,6 +43,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest.config import Config, ScheduleSettings, load_config
 from digest.errors import ConfigError, DigestError, LockBusy, StoreError
 from digest.fsutil import exclusive_lock
+from digest.models import DraftSummary
 
 log = logging.getLogger("digest.schedule")
 
@@ -51,6 +52,7 @@ JOBSTORE_NAME = "schedule.sqlite"
 FETCH_JOB = "digest.schedule:fetch_job"
 DRAFT_JOB = "digest.schedule:draft_job"
 TOP_CANDIDATES = 8
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,28 @@ class JobRow:
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
+class WallClockCron(CronTrigger):  # type: ignore[misc]
+    """A cron trigger that fires once per wall-clock time, as cron does.
+
+    On the night clocks fall back, APScheduler 3 fires a time that occurs twice (01:30 in
+    America/New_York) twice; the second one is skipped here. A time that does not occur
+    (02:30 when clocks spring forward) fires once, an hour later.
+    """
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None,
+                           now: datetime) -> datetime | None:
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        if (fire is not None and previous_fire_time is not None
+                and _wall_time(fire, self.timezone) == _wall_time(previous_fire_time,
+                                                                  self.timezone)):
+            fire = super().get_next_fire_time(fire, fire)
+        return fire
+
+
+def _wall_time(moment: datetime, timezone: Any) -> tuple[int, ...]:
+    return moment.astimezone(timezone).timetuple()[:6]
+
+
 def cron_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
     """A trigger for a standard crontab line, weekdays as cron means them (0 or 7 = Sunday).
 
@@ -101,8 +125,8 @@ def cron_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields, got {len(fields)}")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=_cron_weekdays(weekday), timezone=timezone)
+    return WallClockCron(minute=minute, hour=hour, day=day, month=month,
+                         day_of_week=_cron_weekdays(weekday), timezone=timezone)
 
 
 def _cron_weekdays(field_text: str) -> str:
@@ -261,6 +285,7 @@ def sync_jobs(scheduler: Any, config: Config, plan: tuple[PlannedJob, ...]) -> N
     for planned in plan:
         stored = scheduler.get_job(planned.id)
         if (stored is not None and stored.func_ref == planned.func
+                and type(stored.trigger) is type(planned.trigger)
                 and tuple(stored.args) == (project,) and stored.name == planned.name
                 and stored.misfire_grace_time == planned.misfire_grace_s):
             continue
@@ -295,10 +320,14 @@ def list_jobs(config: Config, funcs: JobFuncs = JobFuncs(), *,
     return tuple(rows)
 
 
+def _when(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
+
+
 def format_job_list(rows: tuple[JobRow, ...], tz: ZoneInfo) -> str:
     lines = []
     for row in rows:
-        when = row.next_run.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if row.next_run else "-"
+        when = _when(row.next_run, tz)
         note = "" if row.stored else "  (planned; stored when `digest schedule` starts)"
         lines.append(f"{row.id:<6} next {when:<22} {row.name}{note}")
     return "\n".join(lines)
@@ -357,8 +386,10 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
         try:
             sync_jobs(scheduler, config, plan)
             scheduler.resume()
-            for job in scheduler.get_jobs():
-                log.info("scheduled %s; next run %s", job.name, job.next_run_time)
+            tz = ZoneInfo(config.schedule.timezone)
+            log.info("scheduler started: %s", "; ".join(
+                f"{job.name}, next {_when(job.next_run_time, tz)}"
+                for job in scheduler.get_jobs()))
             while not stop.wait(1.0):
                 pass
         finally:
@@ -368,7 +399,9 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
 
 def _setup_logging() -> None:
     # APScheduler logs several INFO lines per run; our own summary line is the one that counts.
+    # Its executors' "was missed" warning is replaced by _on_missed, which says what to do.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
     if log.getEffectiveLevel() > logging.INFO:
         log.setLevel(logging.INFO)
     root = logging.getLogger()
@@ -417,17 +450,12 @@ _OUTCOMES = ("fetched", "not_modified", "unchanged", "skipped", "failed", "gone"
 
 def fetch_job(project_dir: str) -> bool:
     """Fetch every feed into the store and log one line; False if the run failed."""
-    started = time.monotonic()
-    try:
-        from digest import pipeline
+    from digest import pipeline
 
-        config = load_config(Path(project_dir))
-        report = pipeline.run_fetch(config, now=datetime.now(UTC), show_progress=False)
-    except DigestError as exc:
-        log.error("fetch failed: %s", exc)
-        return False
-    except Exception:
-        log.exception("fetch failed unexpectedly")
+    started = time.monotonic()
+    report = _attempt("fetch", lambda: pipeline.run_fetch(
+        load_config(Path(project_dir)), now=datetime.now(UTC), show_progress=False))
+    if report is None:
         return False
     outcomes = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome in _OUTCOMES
                          if (n := report.count(outcome)))
@@ -437,24 +465,45 @@ def fetch_job(project_dir: str) -> bool:
 
 
 def draft_job(project_dir: str) -> bool:
-    """Refresh the draft of the issue due, tell the editors, and log one line."""
-    try:
-        from digest import pipeline
+    """Refresh the draft of the issue due, tell the editors, and log one line.
 
+    When the editors cannot be mailed (no smtp.host), the notice follows that line in the
+    same log record.
+    """
+    from digest import pipeline
+
+    def refresh() -> tuple[Config, datetime, date, DraftSummary]:
         config = load_config(Path(project_dir))
         now = datetime.now(UTC)
         issue_date = draft_issue_date(config, now)
-        summary = pipeline.run_draft(config, issue_date, now=now)
-        told = notify_editors(config, draft_notice(config, issue_date, summary, now=now), now=now)
-    except DigestError as exc:
-        log.error("draft failed: %s", exc)
+        return config, now, issue_date, pipeline.run_draft(config, issue_date, now=now)
+
+    done = _attempt("draft", refresh)
+    if done is None:
         return False
-    except Exception:
-        log.exception("draft failed unexpectedly")
+    config, now, issue_date, summary = done
+    line = (f"draft {issue_date.isoformat()}: {summary.added} new candidates, "
+            f"{summary.stories} stories, {summary.path}")
+    try:
+        notice = draft_notice(config, issue_date, summary, now=now) if config.editors else None
+        told = notify_editors(config, notice, now=now)
+    except DigestError as exc:  # the draft is written; only the mail failed
+        log.error("%s; editors NOT notified: %s", line, exc)
         return False
-    log.info("draft %s: %d new candidates, %d stories, %s; %s", issue_date.isoformat(),
-             summary.added, summary.stories, summary.path, told)
+    shown = f"\n{notice.text}" if notice and not config.smtp.host else ""
+    log.info("%s; %s%s", line, told, shown)
     return True
+
+
+def _attempt(job: str, body: Callable[[], T]) -> T | None:
+    """The job's result, or None after logging its failure as the run's one line."""
+    try:
+        return body()
+    except DigestError as exc:
+        log.error("%s failed: %s", job, exc)
+    except Exception:
+        log.exception("%s failed unexpectedly", job)
+    return None
 
 
 # -- the editors' notice --------------------------------------------------------------------
@@ -468,7 +517,7 @@ class DraftNotice:
     text: str
 
 
-def draft_notice(config: Config, issue_date: date, summary: Any, *, now: datetime,
+def draft_notice(config: Config, issue_date: date, summary: DraftSummary, *, now: datetime,
                  top: tuple[tuple[float, str, str], ...] | None = None,
                  failing: tuple[tuple[str, str], ...] | None = None) -> DraftNotice:
     """The notice text: counts, top candidates (score, title, source) and failing feeds.
@@ -524,12 +573,13 @@ def failing_feeds(config: Config, now: datetime) -> tuple[tuple[str, str], ...]:
                  for h in health if h.failing)
 
 
-def notify_editors(config: Config, notice: DraftNotice, *, now: datetime) -> str:
-    """Mail the notice to config.editors, or log it when no SMTP host is set; say which."""
-    if not config.editors or not config.smtp.host:
-        why = "no editors listed" if not config.editors else "no smtp.host set"
-        log.info("draft notice (%s, logged instead of mailed):\n%s", why, notice.text)
-        return f"notice logged ({why})"
+def notify_editors(config: Config, notice: DraftNotice | None, *, now: datetime) -> str:
+    """Mail the notice to config.editors; say what was done (the caller logs the notice
+    when no smtp.host is set). Raises SendError when the mail server fails."""
+    if not config.editors or notice is None:
+        return "no editors listed"
+    if not config.smtp.host:
+        return "notice logged (no smtp.host set)"
     from digest.send import open_smtp, sender_address
 
     message = EmailMessage()

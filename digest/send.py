@@ -45,7 +45,7 @@ from urllib.parse import quote
 
 from digest.config import Config, SmtpSettings
 from digest.errors import SendError
-from digest.fsutil import atomic_write
+from digest.fsutil import atomic_write, exclusive_lock
 
 TOKEN_SLOT = "{token}"
 EMAIL_SLOT = "{email}"
@@ -53,6 +53,7 @@ KEY_NAME = "unsubscribe.key"
 OUTBOX = "outbox"
 MAX_REFUSED_IN_A_ROW = 10
 PROOF_PREFIX = "[Proof] "
+AUTH_REQUIRED = 530  # RFC 4954: the server takes no mail before a login
 
 _EMAIL_COLUMNS = ("email", "emailaddress", "e-mail", "mail", "address")
 _DROPPED_STATUSES = {"unsubscribed", "cleaned", "bounced", "removed", "optout", "opted out"}
@@ -313,6 +314,7 @@ def open_smtp(settings: SmtpSettings, *, env: Mapping[str, str] | None = None,
     where = f"{settings.host}:{settings.port}"
     if not settings.host:
         raise SendError("smtp.host is empty in feeds.yaml; set it (or use --dry-run)")
+    user, password = _credentials(settings, env)
     try:
         if settings.security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
@@ -327,8 +329,12 @@ def open_smtp(settings: SmtpSettings, *, env: Mapping[str, str] | None = None,
                                 "or, for a local relay only, 'none'")
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
-        user, password = env.get(settings.username_env, ""), env.get(settings.password_env, "")
         if user:
+            if not smtp.has_extn("auth"):
+                smtp.close()
+                raise SendError(f"{where} does not offer a login (AUTH) but "
+                                f"${settings.username_env} is set; unset it to send without "
+                                "a login, or check smtp.port and smtp.security")
             smtp.login(user, password)
     except smtplib.SMTPAuthenticationError as exc:
         raise SendError(f"{where} refused the login of ${settings.username_env} "
@@ -343,6 +349,18 @@ def open_smtp(settings: SmtpSettings, *, env: Mapping[str, str] | None = None,
             smtp.quit()
 
 
+def _credentials(settings: SmtpSettings, env: Mapping[str, str]) -> tuple[str, str]:
+    """The login from the environment variables feeds.yaml names: both or neither."""
+    user, password = env.get(settings.username_env, ""), env.get(settings.password_env, "")
+    if bool(user) != bool(password):
+        have, missing = ((settings.username_env, settings.password_env) if user
+                         else (settings.password_env, settings.username_env))
+        raise SendError(f"${have} is set but ${missing} is not; set both environment "
+                        "variables for the SMTP login (named by smtp.username_env and "
+                        "smtp.password_env in feeds.yaml), or neither to send without one")
+    return user, password
+
+
 class Refused(Exception):
     """The server refused one recipient (5xx to RCPT): the others may still go."""
 
@@ -354,10 +372,12 @@ class ServerTrouble(Exception):
     messages per connection); a new connection may well succeed.
     """
 
-    def __init__(self, reason: str, *, in_doubt: bool = False, closed: bool = False) -> None:
+    def __init__(self, reason: str, *, in_doubt: bool = False, closed: bool = False,
+                 code: int = 0) -> None:
         super().__init__(reason)
         self.in_doubt = in_doubt
         self.closed = closed
+        self.code = code
 
 
 def deliver(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes,
@@ -368,7 +388,8 @@ def deliver(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") and not data.isascii() else []
         code, reply = smtp.mail(sender, options)
         if code != 250:
-            raise ServerTrouble(f"MAIL FROM refused: {code} {_text(reply)}", closed=code == 421)
+            raise ServerTrouble(f"MAIL FROM refused: {code} {_text(reply)}", closed=code == 421,
+                                code=code)
         code, reply = smtp.rcpt(recipient)
         if code not in (250, 251):
             smtp.rset()
@@ -425,6 +446,9 @@ class SendLog:
         assert isinstance(conn, sqlite3.Connection)
         self.conn = conn
         self.issue = issue_date.isoformat()
+        # A mark must survive a power cut too, not only a crash of this process: WAL with
+        # synchronous=NORMAL may lose the last commits; FULL syncs each one.
+        conn.execute("PRAGMA synchronous=FULL")
 
     def statuses(self) -> dict[str, str]:
         rows = self.conn.execute("SELECT address, status FROM send_log WHERE issue = ?",
@@ -446,6 +470,19 @@ class SendLog:
         )
         if self.conn.in_transaction:
             self.conn.commit()
+
+
+@contextlib.contextmanager
+def send_lock(config: Config, issue_date: date) -> Iterator[None]:
+    """One list send per issue at a time: two at once would both see an address as unsent."""
+    path = config.state_dir / f"send-{issue_date.isoformat()}.lock"
+    try:
+        with exclusive_lock(path):
+            yield
+    except BlockingIOError:
+        raise SendError(f"another `digest send --list` is sending the {issue_date.isoformat()} "
+                        "issue; wait for it to finish (it resumes where it stopped if run "
+                        "again)", path=path) from None
 
 
 def store_path(config: Config) -> Path:
@@ -497,7 +534,7 @@ def send_list(config: Config, issue_date: date, csv_path: Path, *, now: datetime
     base = load_issue_message(config, issue_date)
     template = config.digest.unsubscribe_url
     clock = clock or (lambda: datetime.now(UTC))
-    with Store.open(store_path(config)) as store:
+    with send_lock(config, issue_date), Store.open(store_path(config)) as store:
         log = SendLog(store.conn, issue_date)
         done = log.statuses()
         skipped = tuple(r.address for r in people if done.get(r.address.lower()) == "sent")
@@ -538,6 +575,12 @@ class _Session:
             deliver(self.smtp, sender, recipient, data, before_data)
             return
         except ServerTrouble as exc:
+            if exc.code == AUTH_REQUIRED:
+                raise SendError(
+                    f"{self.settings.host}:{self.settings.port} wants a login ({exc}); set "
+                    f"the environment variables ${self.settings.username_env} and "
+                    f"${self.settings.password_env} (named by smtp.username_env and "
+                    "smtp.password_env in feeds.yaml)") from exc
             if not exc.closed:
                 raise
         self.stack.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -205,15 +205,19 @@ class Store:
         if not batch:
             return 0
         seen = to_db_time(now)
+        ids = [i.id for i in batch] + [i.url for i in batch]
         by_id = {row[0]: row for row in self._rows(
-            "SELECT id, feed, title, summary FROM items WHERE id IN ({})", [i.id for i in batch])}
+            "SELECT id, feed, title, summary, url FROM items WHERE id IN ({})", ids)}
         by_url = dict(self._rows("SELECT url, id FROM items WHERE url IN ({})",
                                  [i.url for i in batch]))
         inserts, edits, outlets = [], [], []
         for item in batch:
+            if _reused_guid(item, by_id.get(item.id)):
+                # Another article under a GUID seen before: it is known by its URL instead.
+                item = replace(item, id=item.url)
             if item.id in by_id:
                 known = item.id
-                _, feed, title, summary = by_id[known]
+                _, feed, title, summary, _url = by_id[known]
                 # The outlet that first carried the item may correct its own headline; an
                 # entry that only shares the URL is another feed's copy or a duplicate.
                 if feed == item.feed and item.title and (title, summary) != (
@@ -226,7 +230,7 @@ class Store:
                 inserts.append((item.id, item.url, item.feed, item.title, item.summary,
                                 to_db_time(item.published), item.lang, item.kind,
                                 int(item.dated), seen))
-                by_id[item.id] = (item.id, item.feed, item.title, item.summary)
+                by_id[item.id] = (item.id, item.feed, item.title, item.summary, item.url)
                 by_url[item.url] = item.id
             outlets.append((known, item.feed, seen))
         self.conn.executemany(
@@ -258,8 +262,12 @@ class Store:
         )
         return [_item(row) for row in rows]
 
-    def count_items(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])
+    def count_items(self, since: datetime | None = None) -> int:
+        """Stored items (each story once, however many feeds carried it), optionally recent."""
+        if since is None:
+            return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM items WHERE published >= ?",
+                                     (to_db_time(since),)).fetchone()[0])
 
     def prune(self, before: datetime) -> int:
         """Delete items published before `before`; return how many went."""
@@ -415,6 +423,19 @@ def _statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
+
+
+def _reused_guid(item: Item, known: tuple | None) -> bool:
+    """True when a GUID stored before now names a different article of the same feed.
+
+    Some feeds number their entries ("1", "2" ...) afresh on every build. A stable GUID
+    may see its headline or its URL corrected, but not both at once: then it is another
+    article, and overwriting the stored one would lose it.
+    """
+    if known is None or item.id == item.url:
+        return False
+    _, feed, title, _summary, url = known
+    return feed == item.feed and url != item.url and title != item.title
 
 
 def _item(row: tuple) -> Item:

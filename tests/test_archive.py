@@ -120,7 +120,7 @@ def test_site_has_every_part_and_lists_issues_newest_first(config: Config) -> No
     report = archive.build_site(config, now=NOW)
     site = config.site_dir
     assert report.issues == 3
-    for name in ("index.html", "search.html", "search.json", "search-index.js", "feed.xml",
+    for name in ("index.html", "search.html", "search/2026.js", "feed.xml",
                  "sitemap.xml", "topics/index.html", "archive/2026.html", "assets/site.css",
                  "assets/print.css", "assets/search.js"):
         assert (site / name).is_file(), name
@@ -213,7 +213,7 @@ def test_a_correction_rewrites_only_the_pages_that_show_that_issue(config: Confi
     assert "2026-11-01/index.html" in report.written
     assert "2026-10-15/index.html" not in report.written
     assert "2026-11-15/index.html" not in report.written
-    assert {"feed.xml", "search.json", "index.html"} <= set(report.written)
+    assert {"feed.xml", "search/2026.js", "index.html"} <= set(report.written)
     assert not any(p.startswith("assets/") for p in report.written)
     assert untouched.stat().st_mtime_ns == before
     page = (config.site_dir / "2026-11-01" / "index.html").read_text(encoding="utf-8")
@@ -282,6 +282,34 @@ def test_feed_parses_with_one_entry_per_issue_and_full_content(config: Config) -
             assert story.sources[0].url in content
         # Links inside the content work from a feed reader: absolute.
         assert 'href="#' not in content
+        links = _Links()
+        links.feed(content)
+        assert links.refs and all(urlsplit(ref).scheme == "https" for _, _, ref in links.refs)
+        assert entry.id == entry.link and entry.published and entry.updated
+        assert entry.content[0].type == "text/html"
+    assert len({e.id for e in feed.entries}) == len(issues)
+    root = ET.fromstring((config.site_dir / "feed.xml").read_bytes())
+    atom = "{http://www.w3.org/2005/Atom}"
+    assert [c.get("type") for c in root.iter(f"{atom}content")] == ["html"] * len(issues)
+    assert root.findtext(f"{atom}updated") == max(e.updated for e in feed.entries)
+
+
+def test_a_correction_updates_its_feed_entry_but_keeps_its_id(config: Config) -> None:
+    issues = three_issues(config)
+    archive.build_site(config, now=NOW)
+    before = feedparser.parse((config.site_dir / "feed.xml").read_bytes()).entries
+    path = archive.published_path(config, issues[0].date)
+    fixed = archive.freeze(issues[0], now=NOW, today=NOW.date(),
+                           previous=archive.read_published(path), note="Fixed a <b>name</b>.")
+    path.write_text(archive.published_to_json(fixed), encoding="utf-8")
+    archive.build_site(config, now=NOW)
+    feed = feedparser.parse((config.site_dir / "feed.xml").read_bytes())
+    assert not feed.bozo
+    entry = feed.entries[-1]
+    assert entry.id == before[-1].id and entry.published == before[-1].published
+    assert entry.updated == "2026-12-01T15:00:00Z" != before[-1].updated
+    assert feed.feed.updated == entry.updated
+    assert "Fixed a &lt;b&gt;name&lt;/b&gt;." in entry.content[0].value
 
 
 def test_feed_carries_the_newest_issues_only(tmp_path: Path) -> None:
@@ -308,17 +336,39 @@ def test_sitemap_lists_absolute_urls_of_real_pages(config: Config) -> None:
         assert (target / "index.html" if rest == "" or rest.endswith("/") else target).is_file()
 
 
+def search_shard(site: Path, year: int) -> dict:
+    """The JSON object inside search/YEAR.js (a call, so <script> can load it from disk)."""
+    script = (site / "search" / f"{year}.js").read_text(encoding="utf-8")
+    assert script.startswith("digestSearchShard({") and script.endswith("});\n")
+    return json.loads(script.removeprefix("digestSearchShard(").removesuffix(");\n"))
+
+
 def test_search_index_holds_every_story_with_its_text(config: Config) -> None:
     issues = three_issues(config)
     archive.build_site(config, now=NOW)
-    data = json.loads((config.site_dir / "search.json").read_text(encoding="utf-8"))
+    data = search_shard(config.site_dir, 2026)
     rows = {(r[0], r[2]): r for r in data["stories"]}
     assert len(data["stories"]) == sum(len(i.stories) for i in issues)
     story = issues[0].stories[0]
     row = rows[(issues[0].date.isoformat(), story.headline)]
     assert " ".join(story.body.split()) == row[4]
-    script = (config.site_dir / "search-index.js").read_text(encoding="utf-8")
-    assert script.startswith("window.DIGEST_SEARCH_INDEX = {")
+    assert data["issues"][issues[0].date.isoformat()] == issues[0].title
+    assert [r[0] for r in data["stories"]] == sorted((r[0] for r in data["stories"]),
+                                                     reverse=True)
+
+
+def test_search_index_is_split_by_year_so_a_new_issue_rewrites_one_year(config: Config) -> None:
+    three_issues(config)
+    freeze_to_disk(config, make_issue(date(2025, 12, 15), volume=3, number=24, seed=11))
+    archive.build_site(config, now=NOW)
+    assert search_shard(config.site_dir, 2025)["issues"].keys() == {"2025-12-15"}
+    search_page = (config.site_dir / "search.html").read_text(encoding="utf-8")
+    assert 'data-shards="search/2026.js search/2025.js"' in search_page  # newest first
+    freeze_to_disk(config, make_issue(date(2026, 12, 1), volume=4, number=23, seed=9))
+    written = archive.build_site(config, now=NOW).written
+    assert "search/2026.js" in written
+    assert "search/2025.js" not in written and "search.html" not in written
+    assert "2026-12-01" in search_shard(config.site_dir, 2026)["issues"]
 
 
 # --- safety ----------------------------------------------------------------------------------
@@ -420,6 +470,37 @@ def test_a_note_on_a_first_publication_is_refused(publishable: tuple[Config, Iss
     with pytest.raises(PublishError, match="not published yet"):
         archive.publish(config, issue.date, now=NOW, note="why?")
     assert not archive.published_path(config, issue.date).exists()
+
+
+def test_a_published_issue_edited_by_hand_stops_the_build_instead_of_changing_silently(
+        publishable: tuple[Config, Issue]) -> None:
+    config, issue = publishable
+    archive.publish(config, issue.date, now=NOW)
+    path = archive.published_path(config, issue.date)
+    page = config.site_dir / "2026-12-01" / "index.html"
+    before = page.read_bytes()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(issue.stories[0].headline, "A quietly changed headline"),
+                    encoding="utf-8")
+    with pytest.raises(PublishError, match="edited after the issue was published") as caught:
+        archive.build_site(config, now=NOW)
+    assert caught.value.path == path and "--force --note" in str(caught.value)
+    assert page.read_bytes() == before
+    path.write_text(text, encoding="utf-8")  # undone: the site builds again
+    assert archive.build_site(config, now=NOW).written == ()
+
+
+def test_rendering_a_published_issue_again_is_refused(
+        publishable: tuple[Config, Issue]) -> None:
+    from digest import pipeline
+
+    config, issue = publishable
+    pipeline.run_render(config, issue.date, now=NOW)  # before publication: fine
+    archive.publish(config, issue.date, now=NOW)
+    mail = (config.issues_dir / "2026-12-01" / "email.html").read_bytes()
+    with pytest.raises(PublishError, match="email files are final"):
+        pipeline.run_render(config, issue.date, now=NOW)
+    assert (config.issues_dir / "2026-12-01" / "email.html").read_bytes() == mail
 
 
 # --- the lead image --------------------------------------------------------------------------

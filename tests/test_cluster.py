@@ -94,3 +94,15 @@ def test_match_command_prints_score_section_and_reasons(tmp_path) -> None:
     assert "US + Japan together in title: Hegseth, Nakatani" in result.output
     result = CliRunner().invoke(main, ["match", "--project", str(tmp_path), "Snow in Hokkaido"])
     assert "(not a candidate)" in result.output and "no points" in result.output
+    # A near miss names the words each list saw, so the editor knows which list lacks one.
+    result = CliRunner().invoke(
+        main, ["match", "--project", str(tmp_path), "Hegseth inspects missile co-production"])
+    assert "(not a candidate)" in result.output
+    assert "words the rules saw, by list:" in result.output
+    assert "  US side: Hegseth\n" in result.output
+    assert "  topic: missile, co-production\n" in result.output
+    assert "Japan side" not in result.output
+    result = CliRunner().invoke(main, ["match", "--project", str(tmp_path), "Snow"])
+    assert "  none: no word of any list is in this text" in result.output
+    result = CliRunner().invoke(main, ["match", "--project", str(tmp_path), "  "])
+    assert result.exit_code == 2 and "nothing to match" in result.output

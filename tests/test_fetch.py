@@ -280,6 +280,26 @@ def test_the_same_story_from_two_feeds_is_one_item_with_both_outlets(
     assert all("utm_" not in i.url for i in items)
 
 
+def test_a_feed_that_renumbers_its_guids_loses_no_story(tmp_path: Path,
+                                                        server: FeedServer) -> None:
+    def build(first: int) -> bytes:
+        # Position numbers as GUIDs: "1" is the newest story, whichever it is today.
+        items = "".join(f"<item><title>Story {n}</title><link>https://wire.example/{n}</link>"
+                        f"<guid isPermaLink='false'>{pos}</guid></item>"
+                        for pos, n in enumerate(range(first, first - 3, -1), start=1))
+        return f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+
+    route = Route(body=build(3), conditional=False)
+    project = Project(tmp_path, [feed(server, "renumbers", route)])
+    assert project.run().new_items == 3
+    route.body = build(5)  # two new stories push the others down the numbering
+    assert project.run(NOW + timedelta(hours=3)).new_items == 2
+    with project.store() as store:
+        stored = store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert sorted((i.title, i.url) for i in stored) == [
+        (f"Story {n}", f"https://wire.example/{n}") for n in range(1, 6)]
+
+
 def test_undated_items_keep_their_first_seen_time(tmp_path: Path, server: FeedServer) -> None:
     route = Route(body=rss_feed("nodate", 3, dated=False), conditional=False)
     project = Project(tmp_path, [feed(server, "nodate", route)])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,7 +46,7 @@ def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
     assert summary[0].startswith("fetched 2, not modified 0, unchanged 0, skipped 0, failed 1; "
                                  "9 new item(s)")
     assert any(line.startswith("  Gone Away: failed: HTTP 404") for line in summary[1:])
-    assert "\x1b[" not in fetched.stderr  # no progress bar when not on a terminal
+    assert fetched.stderr == ""  # no progress bar and no log lines when not on a terminal
 
     status = digest("status", "--project", str(root), "--json")
     assert status.returncode == 0, status.stderr
@@ -56,6 +58,7 @@ def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
     assert feeds["Gone Away"]["consecutive_failures"] == 1
     assert "404" in feeds["Gone Away"]["last_error"]
     assert data["totals"]["feeds"] == 3 and data["totals"]["failing"] == 1
+    assert data["totals"]["items"] == 9 and data["totals"]["items_14d"] == 6
 
     table = digest("status", "--project", str(root))
     assert table.returncode == 0 and "Good Wire" in table.stdout
@@ -67,3 +70,34 @@ def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
     assert pruned.returncode == 0 and pruned.stdout.startswith("removed 3 item(s)")
     data = json.loads(digest("status", "--project", str(root), "--json").stdout)
     assert data["totals"]["items_14d"] == 6
+
+
+def on_a_terminal(*args: str) -> str:
+    """Run digest with its stderr on a pseudo-terminal; return what the terminal showed."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen([sys.executable, "-m", "digest", *args], stdout=subprocess.DEVNULL,
+                          stderr=follower) as proc:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        proc.wait(timeout=60)
+    os.close(leader)
+    return shown.decode("utf-8", "replace")
+
+
+def test_a_terminal_shows_a_progress_bar_that_counts_every_feed(
+        project: tuple[Path, FeedServer]) -> None:
+    root, _ = project
+    shown = on_a_terminal("fetch", "--project", str(root))
+    assert "fetching" in shown and "3/3" in shown
+    # -v on a terminal: no per-request lines from the HTTP library mixed into the bar.
+    shown = on_a_terminal("-v", "fetch", "--project", str(root))
+    assert "HTTP Request" not in shown
+    assert "fetching" not in on_a_terminal("fetch", "--no-progress", "--project", str(root))

@@ -128,3 +128,11 @@ def test_every_real_feed_item_is_stored_with_its_title_intact(tmp_path: Path,
             seen.add(link)
             total += 1
     assert total == 374  # the count in real-feeds/SOURCES.md
+    for item in stored.values():  # plain text: no markup, entities or stray whitespace
+        for text in (item.title, item.summary):
+            assert not re.search(r"<[a-zA-Z/][^>]*>|&(#\d+|#x[0-9a-f]+|[a-z]+);|\s\s|^\s|\s$",
+                                 text, re.IGNORECASE), f"{item.feed}: {text!r}"
+    # A feed without dates: its items are flagged and take the time they were first seen.
+    undated = [i for i in stored.values() if i.feed == "blog-artifact-jp-eucjp-2005"]
+    assert len(undated) == 15
+    assert all(not i.dated and i.published == NOW for i in undated)

@@ -76,6 +76,29 @@ def test_acronyms_are_case_sensitive_words_are_not() -> None:
     assert words("SOFA review")["phrase"] == {"SOFA"}
 
 
+def test_a_capitalised_word_is_a_proper_noun() -> None:
+    rules = replace(RULES, alliance_phrases=(*RULES.alliance_phrases, "Quad"),
+                    us_terms=(*RULES.us_terms, "Marine"))
+    assert words("Quad leaders meet", rules=rules)["phrase"] == {"Quad"}
+    assert words("QUAD LEADERS MEET", rules=rules)["phrase"] == {"QUAD"}
+    assert "phrase" not in words("a quad-core chip", rules=rules)
+    assert words("Marines land in Tokyo", rules=rules)["us"] == {"Marines"}
+    assert "us" not in words("marine life off Tokyo", rules=rules)
+
+
+def test_an_office_after_another_country_is_that_countrys() -> None:
+    rules = replace(RULES, japan_terms=(*RULES.japan_terms, "外相", "首相"),
+                    other_countries=("中国 | 中 | ロシア | 露 | 韓",))
+    assert words("茂木外相、米国務長官と会談", rules=rules)["japan"] == {"外相"}  # bare: Japan's
+    for foreign in ("露外相、米国を批判", "米韓外相会談", "中国の王毅外相、米国務長官と会談"):
+        assert "japan" not in words(foreign, rules=rules), foreign
+        assert not score_item(item(foreign, lang="ja"), rules, now=NOW).relevant
+    # A one-letter short form counts only right before the office: 会談中 is not China.
+    assert words("会談中の首相、米大統領と握手", rules=rules)["japan"] == {"首相"}
+    assert compile_rules(rules).words_found("露外相、米国を批判") == [
+        ("US side", ("米国",)), ("another country's office", ("外相",))]
+
+
 def test_english_words_need_word_boundaries_and_take_plurals() -> None:
     assert words("Japanese ships")["japan"] == {"Japanese"}
     assert "topic" not in words("databases in Tokyo")
@@ -241,7 +264,8 @@ def test_outlets_known_to_the_store_are_listed() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["relevance_eval.tsv", "relevance_holdout.tsv", "relevance_holdout2.tsv"])
+    "name", ["relevance_eval.tsv", "relevance_holdout.tsv", "relevance_holdout2.tsv",
+             "relevance_holdout3.tsv", "relevance_review_cases.tsv"])
 def test_project_rules_meet_the_quality_targets(name: str) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_filter import load_eval, quality

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,6 +25,16 @@ def one(title: str, link: str = "https://a.example/1", extra: str = "") -> str:
     return f"<item><title>{title}</title><link>{link}</link>{extra}</item>"
 
 
+def google_article_id(url: str) -> str:
+    """A Google News article id of the older kind: base64 protobuf carrying the URL."""
+    raw = b'\x08\x13"' + bytes([len(url)]) + url.encode() + b"\xd2\x01\x00"
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+GOOGLE_ID = google_article_id(
+    "https://www.japantimes.co.jp/news/2026/11/20/japan/politics/alliance/?utm_source=gn")
+
+
 @pytest.mark.parametrize(("raw", "expected"), [
     ("https://Example.COM/a/b?utm_source=rss&utm_medium=feed&id=7#top",
      "https://example.com/a/b?id=7"),
@@ -42,6 +53,14 @@ def one(title: str, link: str = "https://a.example/1", extra: str = "") -> str:
      "https://www.nikkei.com/article/X/"),
     ("https://news.google.com/rss/articles/CBMiWmh0dHBz?oc=5",
      "https://news.google.com/rss/articles/CBMiWmh0dHBz?oc=5"),
+    (f"https://news.google.com/rss/articles/{GOOGLE_ID}?oc=5",
+     "https://www.japantimes.co.jp/news/2026/11/20/japan/politics/alliance/"),
+    ("https://news.google.com/rss/articles/CBMiqgFBVV95cUxOWDVsc2dMdEVnUmRGdXdiTmdDaGx4dFk0?oc=5",
+     "https://news.google.com/rss/articles/CBMiqgFBVV95cUxOWDVsc2dMdEVnUmRGdXdiTmdDaGx4dFk0?oc=5"),
+    ("http://www.reuters.com/article/us-x/y-idUSKBN1FJ23Z?feedType=RSS&feedName=worldNews",
+     "http://www.reuters.com/article/us-x/y-idUSKBN1FJ23Z"),
+    ("https://www.bbc.co.uk/news/world-1?at_medium=RSS&ns_source=x&ns_mchannel=rss",
+     "https://www.bbc.co.uk/news/world-1"),
     ("mailto:desk@example.com", "mailto:desk@example.com"),
 ])
 def test_canonical_url(raw: str, expected: str) -> None:
@@ -71,6 +90,25 @@ def test_items_are_normalised() -> None:
     assert item.published == datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
     assert item.dated and item.lang == "en" and item.kind == "wire" and item.feed == "Wire"
     assert item.outlets == ("Wire",)
+
+
+def test_google_news_items_name_the_article_not_the_aggregator() -> None:
+    doc = rss(one("Japan, US agree to upgrade command ties - The Japan Times",
+                  f"https://news.google.com/rss/articles/{GOOGLE_ID}?oc=5",
+                  f"<guid isPermaLink='false'>{GOOGLE_ID}</guid>"
+                  "<description>&lt;a href='https://news.google.com/rss/articles/x'&gt;Japan, US"
+                  " agree to upgrade command ties&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font "
+                  "color='#6f6f6f'&gt;The Japan Times&lt;/font&gt;</description>"
+                  "<source url='https://www.japantimes.co.jp'>The Japan Times</source>")
+              + one("Allies - a reply - Some Blog", "https://blog.example/a",
+                    "<description>Allies - a reply, and why it matters</description>"))
+    gn, other = parse_feed(EN, doc.encode(), None, None, now=NOW).items
+    assert gn.url == "https://www.japantimes.co.jp/news/2026/11/20/japan/politics/alliance/"
+    assert gn.title == "Japan, US agree to upgrade command ties"
+    assert gn.summary == ""  # it only repeated the headline and the outlet
+    # Without a <source> element nothing is cut from the title or the summary.
+    assert other.title == "Allies - a reply - Some Blog"
+    assert other.summary == "Allies - a reply, and why it matters"
 
 
 def test_dates_fall_back_to_updated_then_first_seen() -> None:

@@ -112,6 +112,30 @@ def test_stories_without_sections_get_no_section_headings() -> None:
     assert levels == ["h1", "h2"] + ["h2"] * len(issue.stories)
 
 
+def test_interleaved_sections_get_one_heading_each_in_order_of_first_use() -> None:
+    # Editors reorder stories freely; the email must not print "Defense" twice, and the
+    # list of headlines must follow the stories as printed (as the archive page does).
+    issue = sample_issue()
+    sections = ["Defense", "Diplomacy", None, "Defense", "Economy", None]
+    mixed = dataclasses.replace(issue, stories=tuple(
+        dataclasses.replace(s, section=name) for s, name in zip(issue.stories, sections,
+                                                                strict=True)))
+    config = sample_config()
+    rendered = render.render_issue(mixed, config, now=NOW)
+    tags = Tags(rendered.html)
+    headings = re.findall(r'<h2 class="sec"[^>]*>([^<]*)</h2>', rendered.html)
+    # A story without a section joins the default one, as on the archive page.
+    assert config.rules.default_section == "Diplomacy"
+    assert headings == ["Defense", "Diplomacy", "Economy"]
+    order = [mixed.stories[i].anchor for i in (0, 3, 1, 2, 5, 4)]
+    toc = [a["href"] for a in tags.all("a") if (a.get("href") or "").startswith("#")]
+    ids = [attrs["id"] for name, attrs in tags.tags if name == "h3" and attrs.get("id")]
+    assert toc == [f"#{anchor}" for anchor in order]
+    assert ids == order
+    assert [line for line in rendered.text.splitlines() if line.startswith("==")] \
+        == ["=" * len(name) for name in headings]
+
+
 # ---------------------------------------------------------------- accessibility
 
 
@@ -155,6 +179,21 @@ def test_preheader_comes_from_the_draft(sample: render.Rendered) -> None:
     assert sample_issue().preheader in sample.html
 
 
+def test_preheader_is_hidden_in_every_client_and_padded(sample: render.Rendered) -> None:
+    body = sample.html[sample.html.index("<body"):]
+    first = re.search(r'<div class="preheader" style="([^"]*)">([^<]*)</div>', body)
+    assert first is not None
+    style, content = first.groups()
+    # display:none for most clients, mso-hide:all for Outlook's Word engine.
+    assert "display:none" in style and "mso-hide:all" in style
+    assert content.startswith(sample_issue().preheader)
+    # Invisible filler so that inboxes do not preview "Read this issue on the web".
+    assert content.count("\u034f") >= 80
+    # It is the first text of the body: nothing visible comes before it.
+    before = Tags(body[: first.start()]).text
+    assert not "".join(before).strip()
+
+
 @pytest.mark.parametrize("preheader", ["", "Short", "x " * 200])
 def test_preheader_is_always_40_to_150_characters(preheader: str) -> None:
     issue = dataclasses.replace(sample_issue(), preheader=preheader)
@@ -180,6 +219,42 @@ def test_css_is_inlined_and_style_blocks_kept(sample: render.Rendered) -> None:
     assert re.search(r'<p class="bd" dir="auto" style="margin: 0 0 14px;"', sample.html)
     assert "@media (prefers-color-scheme: dark)" in sample.html
     assert '<meta name="color-scheme" content="light dark">' in sample.html
+
+
+def _style_blocks(html: str) -> list[str]:
+    head = re.sub(r"<!--\[if mso\]>.*?<!\[endif\]-->", "", html[: html.index("</head>")],
+                  flags=re.S)
+    return re.findall(r"<style[^>]*>(.*?)</style>", head, re.S)
+
+
+def test_style_blocks_are_small_and_kept_apart_for_gmail(sample: render.Rendered) -> None:
+    # Gmail drops a whole <style> block it cannot use, and ignores large ones: the phone
+    # layout, the dark palette and Outlook.com's [data-ogsc] rules live in separate blocks.
+    blocks = _style_blocks(sample.html)
+    assert all(len(b.encode()) < 8_000 for b in blocks)
+    assert sum(len(b.encode()) for b in blocks) < 16_000
+    mobile = [b for b in blocks if "max-width: 479px" in b and "td.px" in b]
+    dark = [b for b in blocks if "prefers-color-scheme: dark" in b]
+    ogsc = [b for b in blocks if "[data-ogsc]" in b]
+    assert len(mobile) == len(dark) == len(ogsc) == 1
+    assert "[data-ogsc]" not in mobile[0] + dark[0]
+    assert "prefers-color-scheme" not in mobile[0]
+    # Apple Mail honours the color-scheme declaration in CSS as well as the meta tag, and
+    # leaves dates and addresses alone when told so.
+    assert "color-scheme: light dark" in dark[0]
+    assert '<meta name="format-detection" content="telephone=no, date=no, address=no' \
+        in sample.html
+
+
+def test_outlook_gets_widths_as_attributes_and_no_css_images(sample: render.Rendered) -> None:
+    # Word ignores max-width and CSS widths on divs: its ghost tables carry width="600".
+    ghosts = re.findall(r"<!--\[if mso \| IE\]><table[^>]*>", sample.html)
+    assert sum('width="600"' in t for t in ghosts) >= 4  # one per section
+    assert re.search(r'<img [^>]*width="600"', sample.html)
+    assert "background-image" not in sample.html and "url(" not in sample.html
+    # Headings get Outlook's font fallback too (Word would give them Times New Roman).
+    mso = re.findall(r"<!--\[if mso\]>(.*?)<!\[endif\]-->", sample.html, re.S)
+    assert any(re.search(r"\bh2\b.*font-family: Arial", block, re.S) for block in mso)
 
 
 def test_outlook_conditional_comments_survive_inlining(sample: render.Rendered) -> None:

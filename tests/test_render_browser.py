@@ -6,6 +6,7 @@ never reaches the network: the lead image is served by a route, everything else 
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -174,3 +175,19 @@ def test_hostile_issue_is_inert_and_fits(open_email: Any, width: int,
     assert set(hrefs) <= {"https:", "http:", "about:"}  # about: is how #anchors resolve here
     assert overflow(page) <= width
     shoot(page, artifacts_dir, f"hostile-{width}")
+
+
+def test_without_style_blocks_the_email_still_reads(open_email: Any, sample: render.Rendered,
+                                                    artifacts_dir: Path) -> None:
+    # Some clients (Gmail for non-Google accounts, many webmail sanitizers) drop every
+    # <style> block: the inlined styles alone must keep the layout and the contrast.
+    html, dropped = re.subn(r"<style[^>]*>.*?</style>", "", sample.html, flags=re.S)
+    assert dropped >= 3
+    page = open_email(html, width=375)
+    assert page.evaluate("() => document.querySelectorAll('style').length") == 0
+    assert overflow(page) <= 375
+    measured = page.evaluate(CONTRAST_JS)
+    assert len(measured) > 30
+    assert not [m for m in measured if m["ratio"] < 4.5]
+    assert page.eval_on_selector("h1", "h => getComputedStyle(h).fontFamily").startswith("Georgia")
+    shoot(page, artifacts_dir, "375-no-style")

@@ -3,8 +3,10 @@ lock and the signals. Job functions are passed in, so no feed is fetched."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from digest.errors import LockBusy, StoreError
 from digest.models import DraftSummary
 from digest.schedule import (
     JobFuncs,
+    WallClockCron,
     _cron_weekdays,
     _scheduler,
     draft_notice,
@@ -191,6 +194,55 @@ def test_a_late_draft_run_is_for_the_day_it_was_due():
     assert scheduled_run(trigger, due - timedelta(seconds=1), timedelta(hours=24)) is None
 
 
+def fire_times(trigger: object, start: datetime, count: int) -> list[datetime]:
+    times: list[datetime] = []
+    previous = None
+    for _ in range(count):
+        fire = trigger.get_next_fire_time(previous, start if previous is None else previous)
+        assert fire is not None
+        times.append(fire.astimezone(UTC))
+        previous = fire
+    return times
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_draft_stays_at_7_new_york_time_across_dst():
+    trigger = plan_jobs(Config())[1].trigger
+    assert fire_times(trigger, utc(2026, 2, 20), 2) == [utc(2026, 3, 1, 12),
+                                                         utc(2026, 3, 15, 11)]
+    assert fire_times(trigger, utc(2026, 10, 10), 2) == [utc(2026, 10, 15, 11),
+                                                          utc(2026, 11, 1, 12)]
+
+
+def test_cron_fires_once_when_clocks_fall_back_or_spring_forward():
+    fall = plan_jobs(make_config_with_cron("30 1 * * *"))[1].trigger
+    # 01:30 happens twice on 2026-11-01 (05:30 and 06:30 UTC): one run, as cron does.
+    assert fire_times(fall, datetime(2026, 10, 31, 12, tzinfo=NY), 3) == [
+        utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30), utc(2026, 11, 3, 6, 30)]
+    spring = plan_jobs(make_config_with_cron("30 2 * * *"))[1].trigger
+    # 02:30 does not happen on 2026-03-08: one run, an hour later (03:30 EDT).
+    assert fire_times(spring, datetime(2026, 3, 7, 12, tzinfo=NY), 3) == [
+        utc(2026, 3, 8, 7, 30), utc(2026, 3, 9, 6, 30), utc(2026, 3, 10, 6, 30)]
+
+
+def test_fetch_interval_is_elapsed_time_across_dst():
+    config = make_config_with_cron("0 7 1,15 * *")
+    fetch = plan_jobs(config)[0].trigger
+    for start in (datetime(2026, 3, 7, 20, tzinfo=NY), datetime(2026, 10, 31, 20, tzinfo=NY)):
+        times = fire_times(fetch, start, 6)
+        assert {b - a for a, b in itertools.pairwise(times)} == {timedelta(hours=3)}
+
+
+def make_config_with_cron(cron: str) -> Config:
+    from digest.config import ScheduleSettings
+
+    return Config(schedule=ScheduleSettings(fetch_every_hours=3, jitter_minutes=0,
+                                            draft_cron=cron))
+
+
 def test_list_before_and_after_the_first_start(tmp_path, jobs_path):
     config = make_project(tmp_path / "p", every_hours=5)
     before = list_jobs(config, RECORD, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
@@ -202,6 +254,10 @@ def test_list_before_and_after_the_first_start(tmp_path, jobs_path):
     with Running(config, RECORD):
         wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
     after = list_jobs(config, RECORD)
+    stored = _scheduler(config)
+    stored.start(paused=True)
+    assert type(stored.get_job("draft").trigger) is WallClockCron  # survives the job store
+    stored.shutdown(wait=False)
     assert [(r.id, r.stored) for r in after] == [("fetch", True), ("draft", True)]
     assert after[0].next_run is not None and after[0].next_run > datetime.now(UTC)
     assert "planned" not in format_job_list(after, NY)
@@ -215,7 +271,10 @@ def test_jobs_fire_on_their_interval_one_at_a_time(tmp_path, jobs_path, caplog):
     with Running(config, RECORD):
         wait_for(lambda: len(fired(config)) >= 4, "four fetches")
     assert set(fired(config)) == {"fetch"}
-    assert any("scheduled fetch every 0.3 s" in r.message for r in caplog.records)
+    (started,) = [r.message for r in caplog.records if "started" in r.message]
+    assert started.startswith("scheduler started: fetch every 0.3 s, next ")
+    assert re.search(r"; draft at cron '0 7 1,15 \* \*' America/New_York, "
+                     r"next \d{4}-\d\d-(01|15) 07:00 E[SD]T$", started), started
 
 
 def test_missed_runs_are_made_up_once_after_a_restart(tmp_path, jobs_path, caplog):
@@ -331,7 +390,12 @@ def test_a_signal_lets_the_running_job_finish_then_exits_0(tmp_path, jobs_path, 
             process.kill()
     assert process.returncode == 0, err
     assert fired(config) == ["start", "end"]
-    assert "finishing the running job" in err and "scheduler stopped" in err
+    # Quiet: a start line, the signal, the stop; APScheduler's own lines stay out.
+    lines = err.splitlines()
+    assert len(lines) == 3, err
+    assert "digest.schedule: scheduler started: fetch every 1 h, next " in lines[0]
+    assert f"received {signal.Signals(signum).name}: finishing the running job" in lines[1]
+    assert lines[2].endswith("digest.schedule: scheduler stopped")
 
 
 def test_a_second_scheduler_process_refuses_to_start(tmp_path, jobs_path):
@@ -388,14 +452,14 @@ def test_top_candidates_come_from_the_draft_without_rejected_ones(tmp_path):
     assert top_candidates(tmp_path / "missing.yaml") == ()
 
 
-def test_notice_without_smtp_is_logged(caplog):
+def test_notice_without_smtp_or_editors_is_not_mailed():
     from digest.schedule import DraftNotice
 
-    config = Config(editors=("ed@example.org",))
-    told = notify_editors(config, DraftNotice("Draft ready", "the text\n"),
-                          now=datetime.now(UTC))
-    assert told == "notice logged (no smtp.host set)"
-    assert any("the text" in r.getMessage() for r in caplog.records)
+    notice = DraftNotice("Draft ready", "the text\n")
+    now = datetime.now(UTC)
+    assert notify_editors(Config(editors=("ed@example.org",)), notice, now=now) == (
+        "notice logged (no smtp.host set)")
+    assert notify_editors(Config(), None, now=now) == "no editors listed"
 
 
 def test_notice_is_mailed_to_the_editors(tmp_path):

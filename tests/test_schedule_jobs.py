@@ -44,13 +44,44 @@ def fetched_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def summary_lines(caplog: pytest.LogCaptureFixture, prefix: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "digest.schedule" and r.getMessage().startswith(prefix)]
-
-
-def test_fetch_job_logs_one_line_per_run(tmp_path, caplog):
+@pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Log levels as `digest schedule` runs: warnings from anything, INFO from the scheduler."""
+    caplog.set_level(logging.WARNING)
     caplog.set_level(logging.INFO, logger="digest.schedule")
+    return caplog
+
+
+def summary_lines(caplog: pytest.LogCaptureFixture, prefix: str) -> list[str]:
+    """The run's one log record, which must start with `prefix`: nothing else is logged."""
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1 and messages[0].startswith(prefix), messages
+    return messages
+
+
+@contextlib.contextmanager
+def edited_config(project: Path, **sections: object) -> Iterator[None]:
+    """feeds.yaml with top-level keys replaced or dict sections updated, restored afterwards."""
+    path = project / "feeds.yaml"
+    original = path.read_text(encoding="utf-8")
+    yaml = YAML()
+    data = yaml.load(original)
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            data[key].update(value)
+        else:
+            data[key] = value
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def test_fetch_job_logs_one_line_per_run(tmp_path, logged):
+    caplog = logged
     with sample_project(tmp_path, datetime.now(UTC)):
         assert fetch_job(str(tmp_path)) is True
     (line,) = summary_lines(caplog, "fetch")
@@ -65,27 +96,21 @@ def test_fetch_job_logs_one_line_per_run(tmp_path, caplog):
     assert re.match(rf"fetch: {feeds} feeds: {feeds} failed; 0 new items \(", line), line
 
 
-def test_draft_job_refreshes_the_draft_and_mails_the_editors(fetched_project, caplog):
-    caplog.set_level(logging.INFO, logger="digest.schedule")
+SMTP_NO_LOGIN = {"security": "none", "username_env": "TEST_DIGEST_NO_SUCH_USER",
+                 "password_env": "TEST_DIGEST_NO_SUCH_PASSWORD"}
+
+
+def test_draft_job_refreshes_the_draft_and_mails_the_editors(fetched_project, logged):
+    caplog = logged
     inbox, port = Inbox(), free_port()
-    config_path = fetched_project / "feeds.yaml"
-    original = config_path.read_text(encoding="utf-8")
-    yaml = YAML()
-    data = yaml.load(original)
-    data["editors"] = ["ed@example.org"]
-    data["smtp"].update(host="127.0.0.1", port=port, security="none",
-                        username_env="TEST_DIGEST_NO_SUCH_USER")
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    text = buffer.getvalue()
-    config_path.write_text(text, encoding="utf-8")
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        draft_job(str(fetched_project))
+        with edited_config(fetched_project, editors=["ed@example.org"],
+                           smtp={"host": "127.0.0.1", "port": port, **SMTP_NO_LOGIN}):
+            assert draft_job(str(fetched_project)) is True
     finally:
         controller.stop()
-        config_path.write_text(original, encoding="utf-8")
 
     (line,) = summary_lines(caplog, "draft")
     assert re.match(r"draft \d{4}-\d\d-\d\d: \d+ new candidates, \d+ stories, .*draft\.yaml; "
@@ -96,3 +121,29 @@ def test_draft_job_refreshes_the_draft_and_mails_the_editors(fetched_project, ca
     top = re.findall(r"(?m)^ +\d+\.\d  \S.*\(.+\)$", body)
     assert "Top candidates:" in body and len(top) == 8
     assert "All feeds are healthy." in body
+
+
+def test_draft_job_without_editors_logs_only_its_line(fetched_project, logged):
+    with edited_config(fetched_project, editors=[]):
+        assert draft_job(str(fetched_project)) is True
+    (line,) = summary_lines(logged, "draft")
+    assert "\n" not in line and line.endswith("draft.yaml; no editors listed"), line
+
+
+def test_draft_job_without_smtp_logs_the_notice_with_its_line(fetched_project, logged):
+    with edited_config(fetched_project, editors=["ed@example.org"], smtp={"host": ""}):
+        assert draft_job(str(fetched_project)) is True
+    (record,) = summary_lines(logged, "draft")
+    first, notice = record.split("\n", 1)
+    assert first.endswith("draft.yaml; notice logged (no smtp.host set)"), first
+    assert notice.startswith("The draft for ") and "Top candidates:" in notice
+
+
+def test_draft_job_with_the_mail_server_down_says_editors_were_not_told(fetched_project,
+                                                                       logged):
+    with edited_config(fetched_project, editors=["ed@example.org"],
+                       smtp={"host": "127.0.0.1", "port": free_port(), **SMTP_NO_LOGIN}):
+        assert draft_job(str(fetched_project)) is False
+    (line,) = summary_lines(logged, "draft")
+    assert logged.records[0].levelname == "ERROR"
+    assert "draft.yaml; editors NOT notified: cannot talk to the SMTP server 127.0.0.1:" in line

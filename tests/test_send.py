@@ -420,3 +420,75 @@ def test_pacer_spaces_messages_to_the_rate():
     now[0] += 3.0
     pacer.wait()
     assert slept == [pytest.approx(1.5)]
+
+
+def test_list_send_is_paced_to_the_rate_between_real_messages(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port, rate=30)
+    now = [0.0]
+    sleeps: list[tuple[int, float]] = []  # (messages the server had, seconds slept)
+
+    def sleep(seconds: float) -> None:
+        sleeps.append((len(inbox.messages), seconds))
+        now[0] += seconds
+
+    pacer = Pacer(config.smtp.rate_per_minute, clock=lambda: now[0], sleep=sleep)
+    report = send_list(config, ISSUE, subscribers(tmp_path / "s.csv", 4), now=NOW, pacer=pacer)
+
+    assert report.ok and len(report.sent) == 4
+    assert sleeps == [(1, pytest.approx(2.0)), (2, pytest.approx(2.0)), (3, pytest.approx(2.0))]
+
+
+def test_two_list_sends_of_one_issue_cannot_run_at_once(tmp_path, smtp_server):
+    from digest.send import send_lock
+
+    inbox, port = smtp_server
+    config = write_project(tmp_path / "p", port=port)
+    csv_path = subscribers(tmp_path / "subscribers.csv", 2)
+    with send_lock(config, ISSUE), pytest.raises(SendError, match="another `digest send --list`"):
+        send_list(config, ISSUE, csv_path, now=NOW)
+    assert inbox.messages == []
+    assert len(send_list(config, ISSUE, csv_path, now=NOW).sent) == 2
+
+
+# -- credentials -----------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_server_that_wants_a_login_names_the_environment_variables(tmp_path):
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=True,
+                            auth_require_tls=False,
+                            authenticator=lambda *args: AuthResult(success=True))
+    controller.start()
+    try:
+        config = write_project(tmp_path / "p", port=port)
+        with pytest.raises(SendError) as caught:
+            send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+    finally:
+        controller.stop()
+    message = str(caught.value)
+    assert "wants a login" in message and "530" in message
+    assert "$TEST_DIGEST_NO_SUCH_USER and $TEST_DIGEST_NO_SUCH_USER_PASSWORD" in message
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize("missing", ["TEST_DIGEST_USER", "TEST_DIGEST_USER_PASSWORD"])
+def test_half_a_login_in_the_environment_is_a_clear_error(tmp_path, monkeypatch, missing):
+    for name in ("TEST_DIGEST_USER", "TEST_DIGEST_USER_PASSWORD"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.delenv(missing)
+    # Port 9 on a host nobody listens on: the error must come before any connection.
+    config = write_project(tmp_path / "p", port=9, user_env="TEST_DIGEST_USER")
+    with pytest.raises(SendError, match=rf"but \${missing} is not; set both"):
+        send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+
+
+def test_a_login_to_a_server_without_auth_is_a_clear_error(tmp_path, monkeypatch,
+                                                           smtp_server):
+    _, port = smtp_server
+    monkeypatch.setenv("TEST_DIGEST_USER", "ed")
+    monkeypatch.setenv("TEST_DIGEST_USER_PASSWORD", "s3cret")
+    config = write_project(tmp_path / "p", port=port, user_env="TEST_DIGEST_USER")
+    with pytest.raises(SendError, match=r"does not offer a login \(AUTH\) but \$TEST_DIGEST_USER"):
+        send_proof(config, ISSUE, ["ed@example.org"], now=NOW)

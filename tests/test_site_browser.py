@@ -35,7 +35,8 @@ JAPANESE_WORD = "護衛艦"
 FOUND = IssueStory(
     headline="Coast guards agree on joint patrol rules",
     body=("The two coast guards signed new rules for joint patrols near the southern islands. "
-          f"Officials met at the port of {RARE_WORD} to settle the details.\n\n"
+          f"Officials met at the port of {RARE_WORD} to settle the details. They dined at "
+          "the Hôtel Ōsaka-ya.\n\n"
           "A second paragraph names "
           "https://www.example.gov/a/very/long/address/that/should/wrap/on/a/phone/screen/ok."),
     sources=(SourceLink("Japan Coast Guard", "https://www.kaiho.mlit.go.jp/e/"),),
@@ -189,6 +190,54 @@ def test_search_from_any_page_and_in_japanese(site: dict[str, Any], page: Any) -
     assert page.locator("#search-results li").count() == 0
 
 
+def test_search_ignores_case_and_accents_and_matches_at_the_start_of_words(
+        site: dict[str, Any], page: Any) -> None:
+    page.goto(site["file"] + "search.html?q=OSAKA%20hotel")
+    first = page.locator("#search-results li a").first
+    first.wait_for()
+    assert page.locator("#search-results li").count() == 1
+    assert first.inner_text() == FOUND.headline
+    # The words are marked as written in the story, accents and all.
+    assert page.locator("#search-results mark").all_inner_texts() == ["Hôtel", "Ōsaka"]
+    # "uard" is inside "guard" (a word of many stories) but starts no word.
+    page.fill("#q", "uard")
+    page.press("#q", "Enter")
+    page.locator("#search-status", has_text="No story matches").wait_for()
+    page.fill("#q", "guar")
+    page.press("#q", "Enter")
+    page.locator("#search-status", has_text="match “guar”").wait_for()
+    assert page.locator("#search-results li").count() > 0
+    assert set(page.locator("#search-results mark").all_inner_texts()) <= {"guar", "Guar"}
+
+
+def test_search_by_keyboard_alone_with_more_results_than_a_page(
+        tmp_path: Path, page: Any) -> None:
+    config = project(tmp_path)
+    stories = tuple(IssueStory(headline=f"Alliance story number {n}", body=f"Body {n}.",
+                               sources=(), section="Security", anchor=f"story-{n}")
+                    for n in range(60))
+    freeze_to_disk(config, replace(make_issue(date(2026, 11, 1), volume=4, number=21, seed=1),
+                                   stories=stories))
+    archive.build_site(config, now=NOW)
+    page.goto(config.site_dir.as_uri() + "/search.html")
+    page.focus("#q")
+    page.keyboard.type("allian")  # no Enter: results follow typing
+    page.locator("#search-status", has_text="60 stories match").wait_for()
+    assert page.locator("#search-results li").count() == 50
+    more = page.locator("#search-more")
+    assert more.inner_text() == "Show 10 more of 10"
+    more.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#search-results li").count() == 60
+    assert not more.is_visible()
+    # Focus lands on the first new result, so the reader goes on from there.
+    assert page.evaluate("document.activeElement.textContent") == "Alliance story number 50"
+    page.focus("#q")
+    page.keyboard.press("Escape")
+    assert page.input_value("#q") == ""
+    assert page.locator("#search-results li").count() == 0
+
+
 PAGES = {
     "index": "index.html",
     "issue": "2026-10-15/index.html",
@@ -248,6 +297,12 @@ def test_screenshots_for_desktop_and_print(site: dict[str, Any], page: Any,
     assert not page.locator(".masthead").is_visible()
     assert not page.locator(".pager").is_visible()
     assert page.locator(".story").first.is_visible()
+    # The PDF still says whose it is and where the web page is.
+    credit = page.locator(".print-only")
+    assert "archive.example.org/digest/2026-10-15/" in credit.inner_text()
+    page.emulate_media(media="screen")
+    assert not credit.is_visible()
+    page.emulate_media(media="print")
     page.screenshot(path=str(artifacts_dir / "site-print-issue.png"), full_page=True)
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,6 +79,29 @@ def test_same_url_from_two_feeds_is_one_item_with_both_outlets(store: Store) -> 
     (only,) = store.items_between(NOW - timedelta(days=1), NOW)
     assert only.feed == "A"
     assert only.outlets == ("A", "B")
+    assert store.count_items() == store.count_items(since=NOW - timedelta(days=1)) == 1
+    assert store.count_items(since=NOW) == 0
+
+
+def test_a_reused_guid_never_overwrites_the_article_it_named_before(store: Store) -> None:
+    # Entries numbered afresh on every build: "A#1" is a different article each time.
+    store.upsert_items([item(1, id="A#1")], NOW)
+    assert store.upsert_items([item(2, id="A#1")], NOW + timedelta(hours=3)) == 1
+    stored = store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert {(i.title, i.url) for i in stored} == {("Title 1", "https://example.com/1"),
+                                                   ("Title 2", "https://example.com/2")}
+    # The same article seen again under its URL is not stored twice.
+    assert store.upsert_items([item(2, id="A#1")], NOW + timedelta(hours=6)) == 0
+
+
+def test_a_stable_guid_takes_a_corrected_headline_or_a_moved_url(store: Store) -> None:
+    store.upsert_items([item(1, id="A#1")], NOW)
+    corrected = replace(item(1, id="A#1"), title="Title 1, corrected")
+    moved = replace(corrected, url="https://example.com/1-new-slug")
+    assert store.upsert_items([corrected], NOW) == 0
+    assert store.upsert_items([moved], NOW) == 0
+    (only,) = store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert only.title == "Title 1, corrected"
 
 
 def test_items_between_is_start_inclusive_end_exclusive(store: Store) -> None:

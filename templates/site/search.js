@@ -1,124 +1,234 @@
-/* Alliance Digest archive search: the whole index is a static file, matched in the browser.
-   The index is loaded with a <script> tag rather than fetch() so search also works when the
-   site is opened from disk (file://), where browsers refuse fetch(). */
+/* Alliance Digest archive search: a static index, one file per year, matched in the browser.
+   Index files are loaded with <script> tags rather than fetch() so search also works when the
+   site is opened from disk (file://), where browsers refuse fetch(). The newest year comes
+   first, so recent stories show while older years are still loading. */
 (function () {
   "use strict";
 
-  var MAX_RESULTS = 50;
+  var PAGE = 50;
   var form = document.getElementById("search-form");
   var input = document.getElementById("q");
   var status = document.getElementById("search-status");
   var list = document.getElementById("search-results");
-  var folded = null;
+  var more = document.getElementById("search-more");
+  var shards = (form.getAttribute("data-shards") || "").split(" ").filter(Boolean);
+  var rows = [];        // every story loaded so far, newest first
+  var loaded = 0;       // index files loaded (or failed)
+  var failed = 0;
+  var loading = false;
+  var waiting = [];     // called after each index file
+  var query = "";
+  var shown = PAGE;
+  var typingTimer = null;
 
   // Lower case, width-folded (NFKC: full-width Latin in Japanese text) and without accents.
   function fold(text) {
     return text.normalize("NFKC").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
   }
 
-  function loadIndex(done) {
-    if (window.DIGEST_SEARCH_INDEX) { done(window.DIGEST_SEARCH_INDEX); return; }
-    var script = document.createElement("script");
-    script.src = form.getAttribute("data-index");
-    script.onload = function () { done(window.DIGEST_SEARCH_INDEX); };
-    script.onerror = function () { say("The search index could not be loaded."); };
-    document.head.appendChild(script);
+  // The folded text with, for each of its characters, where it came from in `text`, so that
+  // a match found in folded text can be marked in the original.
+  function foldMapped(text) {
+    var out = "";
+    var from = [];
+    for (var i = 0; i < text.length; i++) {
+      var code = text.charCodeAt(i);
+      var ch = code >= 0xd800 && code < 0xdc00 && i + 1 < text.length ? text.slice(i, i + 2) : text[i];
+      var f = fold(ch);
+      for (var k = 0; k < f.length; k++) { from.push(i); }
+      out += f;
+      i += ch.length - 1;
+    }
+    from.push(text.length);
+    return { text: out, from: from };
   }
 
-  function say(text) { status.textContent = text; }
+  // A Latin or digit term matches at the start of a word ("war" finds "wars", not "toward");
+  // other scripts (Japanese has no spaces between words) match anywhere.
+  function matcher(term) {
+    var escaped = term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return /^[a-z0-9]/.test(term) ? new RegExp("(^|[^a-z0-9])(" + escaped + ")", "g")
+                                  : new RegExp("()(" + escaped + ")", "g");
+  }
 
-  // Story rows: [date, anchor, headline, section, text, sources].
-  function prepare(index) {
-    folded = index.stories.map(function (s) {
-      return { story: s, headline: fold(s[2]), all: fold(s[2] + " " + s[4] + " " + s[3] + " " + s[5]) };
+  function termsOf(text) {
+    return fold(text).split(/[\s,、。・「」]+/).filter(Boolean).map(function (term) {
+      return { term: term, re: matcher(term) };
     });
   }
 
-  function search(index, query) {
-    var terms = fold(query).split(/\s+/).filter(Boolean);
-    if (!terms.length) { return []; }
-    if (!folded) { prepare(index); }
+  // Story rows: [date, anchor, headline, section, text, sources].
+  function add(shard) {
+    shard.stories.forEach(function (s) {
+      rows.push({ story: s, title: shard.issues[s[0]] || s[0], headline: fold(s[2]),
+                  all: fold(s[2] + "\n" + s[4] + "\n" + s[3] + "\n" + s[5]) });
+    });
+  }
+
+  window.digestSearchShard = add;
+
+  function found(re, text) {
+    re.lastIndex = 0;
+    return re.test(text);
+  }
+
+  function search(terms) {
     var hits = [];
-    folded.forEach(function (row, order) {
+    rows.forEach(function (row, order) {
       var score = 0;
       for (var i = 0; i < terms.length; i++) {
-        if (row.all.indexOf(terms[i]) === -1) { return; }
-        score += row.headline.indexOf(terms[i]) !== -1 ? 3 : 1;
+        if (!found(terms[i].re, row.all)) { return; }
+        score += found(terms[i].re, row.headline) ? 3 : 1;
       }
       hits.push({ row: row, score: score, order: order });
     });
-    // Best matches first; among equals, the newest (the index is newest first).
+    // Best matches first; among equals, the newest (rows are newest first).
     hits.sort(function (a, b) { return b.score - a.score || a.order - b.order; });
     return hits;
   }
 
-  // A bit of the story around the first matched word, so the reader sees why it matched.
-  function snippet(text, terms) {
-    var lower = fold(text);
-    var at = -1;
-    for (var i = 0; i < terms.length && at === -1; i++) { at = lower.indexOf(terms[i]); }
-    var start = Math.max(0, at - 80);
-    var piece = text.slice(start, start + 240);
-    return (start > 0 ? "…" : "") + piece + (start + 240 < text.length ? "…" : "");
+  // [start, end) ranges of `text` (original characters) where the terms match.
+  function ranges(text, terms) {
+    var mapped = foldMapped(text);
+    var out = [];
+    terms.forEach(function (t) {
+      t.re.lastIndex = 0;
+      var m;
+      while ((m = t.re.exec(mapped.text)) !== null) {
+        var start = m.index + m[0].length - m[2].length;
+        var end = start + m[2].length;
+        out.push([mapped.from[start], mapped.from[end]]);
+      }
+    });
+    out.sort(function (a, b) { return a[0] - b[0]; });
+    return out;
   }
 
-  // Append `text` to `parent` with the searched words wrapped in <mark>; text nodes only, so
-  // nothing in a story can become markup.
+  // Append `text` to `parent` with the matched words in <mark>; text nodes only, so nothing in
+  // a story can become markup.
   function highlight(parent, text, terms) {
-    var escaped = terms.map(function (t) { return t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
-    var pattern = new RegExp(escaped.join("|"), "gi");
     var last = 0;
-    text.replace(pattern, function (match, offset) {
-      parent.appendChild(document.createTextNode(text.slice(last, offset)));
+    ranges(text, terms).forEach(function (r) {
+      if (r[0] < last) { return; }
+      parent.appendChild(document.createTextNode(text.slice(last, r[0])));
       var mark = document.createElement("mark");
-      mark.textContent = match;
+      mark.textContent = text.slice(r[0], r[1]);
       parent.appendChild(mark);
-      last = offset + match.length;
-      return match;
+      last = r[1];
     });
     parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
-  function show(index, query) {
+  // A bit of the story around the first matched word, so the reader sees why it matched.
+  function snippet(text, terms) {
+    var first = ranges(text, terms)[0];
+    var start = first ? Math.max(0, first[0] - 80) : 0;
+    var piece = text.slice(start, start + 240);
+    return (start > 0 ? "…" : "") + piece + (start + 240 < text.length ? "…" : "");
+  }
+
+  function say(text) { status.textContent = text; }
+
+  function result(hit, terms) {
+    var s = hit.row.story;
+    var item = document.createElement("li");
+    var heading = document.createElement("h2");
+    var link = document.createElement("a");
+    link.href = s[0] + "/index.html#" + s[1];
+    highlight(link, s[2], terms);
+    heading.appendChild(link);
+    var meta = document.createElement("p");
+    meta.className = "meta";
+    meta.textContent = hit.row.title + " · " + s[0] + " · " + s[3];
+    var text = document.createElement("p");
+    highlight(text, snippet(s[4], terms), terms);
+    item.appendChild(heading);
+    item.appendChild(meta);
+    item.appendChild(text);
+    return item;
+  }
+
+  function describe(count, done) {
+    var quoted = "“" + query + "”";
+    if (!done) {
+      return "Searching… " + count + (count === 1 ? " story" : " stories") + " so far match " +
+        quoted + ".";
+    }
+    var text = count === 0
+      ? "No story matches " + quoted + ". Check the spelling, or try fewer or shorter words."
+      : count + (count === 1 ? " story matches " : " stories match ") + quoted + ".";
+    if (failed) { text += " Part of the index could not be loaded; some issues were not searched."; }
+    return text;
+  }
+
+  function show(focusFrom) {
+    var terms = termsOf(query);
     list.textContent = "";
-    var hits = search(index, query);
-    var terms = fold(query).split(/\s+/).filter(Boolean);
+    more.hidden = true;
     if (!terms.length) { say(""); return; }
-    say(hits.length === 0 ? "No story matches “" + query + "”." :
-        hits.length + (hits.length === 1 ? " story matches" : " stories match") + " “" + query + "”" +
-        (hits.length > MAX_RESULTS ? "; the first " + MAX_RESULTS + " are shown." : "."));
-    hits.slice(0, MAX_RESULTS).forEach(function (hit) {
-      var s = hit.row.story;
-      var item = document.createElement("li");
-      var heading = document.createElement("h2");
-      var link = document.createElement("a");
-      link.href = s[0] + "/index.html#" + s[1];
-      highlight(link, s[2], terms);
-      heading.appendChild(link);
-      var meta = document.createElement("p");
-      meta.className = "meta";
-      meta.textContent = (index.issues[s[0]] || s[0]) + " · " + s[0] + " · " + s[3];
-      var text = document.createElement("p");
-      highlight(text, snippet(s[4], terms), terms);
-      item.appendChild(heading);
-      item.appendChild(meta);
-      item.appendChild(text);
+    var done = loaded === shards.length;
+    var hits = search(terms);
+    // Screen readers hear the count once the whole index is searched, not once per year.
+    status.setAttribute("aria-busy", done ? "false" : "true");
+    say(describe(hits.length, done));
+    hits.slice(0, shown).forEach(function (hit, i) {
+      var item = result(hit, terms);
       list.appendChild(item);
+      if (i === focusFrom) { item.querySelector("a").focus(); }
+    });
+    if (hits.length > shown) {
+      more.hidden = false;
+      more.textContent = "Show " + Math.min(PAGE, hits.length - shown) + " more of " +
+        (hits.length - shown);
+    }
+  }
+
+  function loadIndex() {
+    if (loading) { return; }
+    loading = true;
+    shards.forEach(function (src) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.async = false;  // downloaded together, run in order: newest year first
+      script.onload = script.onerror = function (event) {
+        loaded += 1;
+        if (event.type === "error") { failed += 1; }
+        waiting.forEach(function (callback) { callback(); });
+      };
+      document.head.appendChild(script);
     });
   }
 
-  function run(query) {
-    say("Searching…");
-    loadIndex(function (index) { show(index, query); });
+  function run(text) {
+    query = text.trim();
+    shown = PAGE;
+    if (window.history && window.history.replaceState && location.protocol !== "file:") {
+      window.history.replaceState(null, "", "search.html" + (query ? "?q=" + encodeURIComponent(query) : ""));
+    }
+    loadIndex();
+    show(-1);
   }
+
+  waiting.push(function () { if (query) { show(-1); } });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var query = input.value.trim();
-    if (window.history && window.history.replaceState && location.protocol !== "file:") {
-      window.history.replaceState(null, "", "search.html?q=" + encodeURIComponent(query));
-    }
-    run(query);
+    window.clearTimeout(typingTimer);
+    run(input.value);
+  });
+  // Results follow typing, after a short pause so a screen reader is not told every letter.
+  input.addEventListener("input", function () {
+    window.clearTimeout(typingTimer);
+    typingTimer = window.setTimeout(function () { run(input.value); }, 300);
+  });
+  input.addEventListener("focus", loadIndex);
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && input.value) { input.value = ""; run(""); }
+  });
+  more.addEventListener("click", function () {
+    var from = shown;
+    shown += PAGE;
+    show(from);
   });
 
   var initial = new URLSearchParams(location.search).get("q");
