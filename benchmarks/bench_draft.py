@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest import draft, preview
+from digest import draft, draftfile, preview
 from digest.config import Config, load_config
 from digest.models import Candidate, FeedHealth, Outlet
 
@@ -120,6 +120,7 @@ def main() -> None:
                     rest = rest.replace("\n  - ", "\n- ").replace("\n    ", "\n  ")
                     text = head + list_start + rest.replace("  - id:", "- id:", 1)
                 path.write_text(text, encoding="utf-8")
+                draftfile.forget_parsed_entries()  # a run is a new process: a cold read
                 return config
             return setup
 

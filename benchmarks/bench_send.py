@@ -5,7 +5,7 @@ server on 127.0.0.1, with the send log in a fresh store each repeat. Prints best
 of each figure:
 
     personalize   building one recipient's copy (parse .eml, fill links, headers)
-    list send     the whole list: personalize + SMTP + two send-log commits per message
+    list send     the whole list: personalize + SMTP + two fsynced send-log commits a message
     resume        a re-run where everyone already has the issue (send log lookups only)
 
 Usage: .venv/bin/python benchmarks/bench_send.py [--recipients 500] [--repeats 5]

@@ -242,6 +242,8 @@ def check(project: Path, issue_date: datetime | None) -> None:
 def render(project: Path, issue_date: datetime | None) -> None:
     """Write issues/DATE/email.html, email.txt and email.eml from the draft.
 
+    A published issue's files are final: `digest publish --force --note` re-renders them.
+
     \b
     Example:
         digest render --date 2026-12-01

@@ -478,7 +478,7 @@ def with_statuses(current: DraftFile, changes: Mapping[str, str]) -> str:
             index = status_line - 1
             ending = lines[index][len(lines[index].rstrip("\r\n")):]  # LF or CRLF
             m = _STATUS_VALUE.match(lines[index].rstrip("\r\n"))
-            if m is None:
+            if m is None or (m.group(2) or "")[:1] in ("|", ">"):
                 raise DraftError(
                     f"cannot set the status of {cand_id!r}: its entry is not in block style;"
                     " change it by hand", path=current.path, line=status_line)
@@ -491,7 +491,14 @@ def with_statuses(current: DraftFile, changes: Mapping[str, str]) -> str:
         id_text = lines[id_line - 1]
         column = id_text.index("id")
         ending = "\r\n" if id_text.endswith("\r\n") else "\n"
-        inserts.append((id_line, " " * column + f"status: {status}{ending}"))
+        at = id_line  # the new line goes below `id:`, or below its block scalar's text
+        if id_text.split(":", 1)[1].strip()[:1] in ("|", ">"):
+            below = [n for _, n in cand.key_lines if n > id_line]
+            if not below:
+                raise DraftError(f"cannot set the status of {cand_id!r}; add `status:` by"
+                                 " hand", path=current.path, line=id_line)
+            at = min(below) - 1
+        inserts.append((at, " " * column + f"status: {status}{ending}"))
     for index, text in sorted(inserts, reverse=True):
         lines.insert(index, text)
     return "".join(lines)
@@ -510,8 +517,15 @@ def set_status(config: Config, issue_date: date, changes: Mapping[str, str], *,
         before = _read_bytes(path)
         current = read_draft(path)
         text = with_statuses(current, changes)
-        if not current.fast or any(c.node is not None for c in current.candidates):
-            parse_draft(path, text)
+        # Read the result back before writing it (cheap: unchanged entries are
+        # remembered): a status in a style the line edit cannot handle is refused.
+        after = parse_draft(path, text, previous=current)
+        wanted = [changes.get(c.id, c.status) for c in current.candidates]
+        if [c.status for c in after.candidates] != wanted or after.header != current.header:
+            first = current.by_id()[next(iter(changes))]
+            raise DraftError("cannot set the status here: an entry's `status:` is in a style"
+                             " this command does not edit; change it by hand",
+                             path=path, line=first.line_of("status"))
         write_checked(path, before, text)
 
 

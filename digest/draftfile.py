@@ -79,7 +79,7 @@ END_KEY = "$end"
 
 @dataclass(frozen=True)
 class DraftStory:
-    """One entry of `stories:`; `raw` keeps every key the editor wrote."""
+    """One entry of `stories:`, with the line of each key for the checks' messages."""
 
     headline: str
     body: str
@@ -128,7 +128,7 @@ class DraftFile:
 
 
 _CANDIDATES_LINE = re.compile(r"^candidates[ \t]*:", re.M)
-_NEXT_TOP = re.compile(r"^(?:[A-Za-z_][\w-]*[ \t]*:(?:[ \t]|$)|---|\.\.\.)", re.M)
+_NEXT_TOP = re.compile(r"^(?:[A-Za-z_][\w-]*[ \t]*:(?:[ \t\r]|$)|---|\.\.\.)", re.M)  # \r: CRLF
 
 
 def line_ending(text: str) -> str:
@@ -246,7 +246,7 @@ def parse_draft(path: Path, text: str, *, previous: DraftFile | None = None) -> 
         fast, block_head, rt_block = True, previous.block_head, None
     else:
         entries, fast, block_head, rt_block = _parse_block(path, block, head_lines)
-        candidates = [_candidate(entry) for entry in entries]
+        candidates = [entry.get("candidate") or _candidate(entry) for entry in entries]
     stories, stories_line, story_problems = _stories(data)
     problems += story_problems
     if "candidates" in data:
@@ -325,7 +325,8 @@ def _stories(
             problems.append((item_line, "a story must be keys: headline, body, sources, section"))
             continue
         sources_node = node.get("sources")
-        sources = as_texts(sources_node)
+        sources = (as_texts(sources_node) if isinstance(sources_node, list)
+                   else _source_words(as_text(sources_node)))
         source_lines = tuple(
             (_item_line(sources_node, i) if isinstance(sources_node, list) else None)
             or _key_line(node, "sources") or item_line
@@ -344,6 +345,12 @@ def _stories(
             unknown=unknown,
         ))
     return stories, line, problems
+
+
+def _source_words(text: str) -> tuple[str, ...]:
+    """`sources: c0001, https://...` written without brackets: the ids and links in it."""
+    words = (w.strip(",") for w in text.split())
+    return tuple(p for w in words for p in ([w] if "://" in w else w.split(",")) if p)
 
 
 def _shift_lines(node: Any, start: int, by: int) -> None:
@@ -554,7 +561,7 @@ def parse_block_fast(block: str, first_line: int) -> tuple[list[dict[str, Any]],
     for end in ends:
         chunk = lines[previous_end:end]
         number = first_line + previous_end
-        entry = _parse_entry(chunk, number)
+        entry = _parse_entry_cached("\n".join(chunk), number)
         if entry is None:
             entry = _parse_entry_rt(chunk, number)
             if entry is None:
@@ -562,6 +569,21 @@ def parse_block_fast(block: str, first_line: int) -> tuple[list[dict[str, Any]],
         entries.append(entry)
         previous_end = end
     return entries, block_head
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_entry_cached(chunk: str, number: int) -> dict[str, Any] | None:
+    """_parse_entry with its candidate, remembered: the preview re-reads the list on every
+    save, where all but the entry the editor touched are as they were (never mutated)."""
+    entry = _parse_entry(chunk.split("\n"), number)
+    if entry is not None:
+        entry["candidate"] = _candidate(entry)
+    return entry
+
+
+def forget_parsed_entries() -> None:
+    """Drop the remembered entries (benchmarks time a cold read, as a new process does)."""
+    _parse_entry_cached.cache_clear()
 
 
 def _parse_entry(lines: list[str], number: int) -> dict[str, Any] | None:

@@ -66,6 +66,8 @@ _LEAD_SENTENCES = 3
 # A sentence ends at 。！？ or at .!? after a lowercase letter/digit/bracket, so that
 # "U.S. and Japan" stays one sentence.
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|[。！？!?]\s*|\n+")
+# Japanese words for offices end like this: 外相, 防衛大臣, 官房長官, 政府, 外務省, 官邸.
+_OFFICE_WORD = re.compile("(?:相|大臣|長官|政府|省|庁|総理|国会|官邸)$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
@@ -210,11 +212,14 @@ class Matcher:
         self.folded_forms = {form: _form(terms) for form, terms in self.folded.items()}
         self.ja_pattern = _compile(ja, "", "")
         self.foreign_before = _foreign_pattern(rules.other_countries)
-        # Japan-side words that name an office, not Japan (外相, 政府): another country
-        # written just before them makes them that country's (露外相, 中国の王毅外相).
+        # Japan-side words that are Japan's only by an unwritten subject: offices (外相,
+        # 政府) and words on both sides (対米, "toward the US"). Another country written
+        # just before one makes it that country's (露外相, 中国の王毅外相, 中国の対米輸出).
+        # Places are left alone: 中国の尖閣侵入 is still about Japan's islands.
         self.offices = {form: _form([t for t in f.terms if t.category != JAPAN])
                         for form, f in self.exact_forms.items()
-                        if f.japan and not f.named and not form.isascii() and "日" not in form}
+                        if f.japan and not f.named and "日" not in form
+                        and (f.us or _OFFICE_WORD.search(form))}
         self.cs_pattern = _compile(cs, "", f"(?![{_WORD_CHAR}])")
         self.ci_pattern = _compile(ci, "(?<![a-z0-9])", "(?![a-z0-9])")
 

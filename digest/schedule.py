@@ -6,6 +6,7 @@
             not change (so a run missed while we were down is still due), replace the others
     run     fetch   every `fetch_every_hours`, +- `jitter_minutes`
             draft   on `draft_cron` in `timezone`, then mail the editors (or log the notice)
+                    once per wall-clock time across DST changes, as cron does
             one worker thread: a draft never runs in the middle of a fetch; each job at most
             once at a time; missed runs are coalesced into one run if no later than
             `misfire_grace_hours`, never replayed as a burst

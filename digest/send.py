@@ -9,12 +9,16 @@
                            pending  just before DATA: the server may now have it
                            sent     the server said 250 after DATA
                            failed   the server refused it (retried by the next run)
-                       a re-run skips 'sent' and 'pending', so nobody gets two copies;
-                       'pending' rows are reported as in doubt
+                       a re-run skips 'sent' and 'pending', so nobody gets two copies,
+                       even after a kill -9; 'pending' rows are reported as in doubt.
+                       .digest/send-DATE.lock: one list send per issue at a time
       --dry-run-->     issues/DATE/outbox/NNNN-address.eml instead of SMTP
 
 A list send stops early (and can simply be run again) when the server fails as a whole:
 a 4xx or any refusal of MAIL or DATA, a lost connection, or many refused recipients in a row.
+
+Credentials come only from the environment variables smtp.username_env/password_env name:
+both set (login) or neither (a relay without login).
 
 Tokens: a `token` column of the CSV wins (e.g. the subscriber id of the organisation's
 list); otherwise an HMAC of the address with the project's key .digest/unsubscribe.key.

@@ -171,3 +171,18 @@ def test_draft_command_reports_a_broken_draft_in_one_line(config: Config) -> Non
     assert f"{path}:2:8: does not parse" in result.output
     assert "Traceback" not in result.output
     assert path.read_text(encoding="utf-8") == broken
+
+
+def test_sources_written_without_brackets_are_each_a_source(config: Config) -> None:
+    refresh(config, [cand(1), cand(2)])
+    path = _write_editor_part(config, f"""\
+title: Vol 4.22
+stories:
+  - headline: Two outlets, one story
+    body: {WORDS_60}
+    sources: c0001, c0002
+""")
+    assert _found(draft.check_project(config, ISSUE), path, "source") == []
+    issue = draft.load_issue(config, ISSUE)
+    assert [link.url for link in issue.stories[0].sources] == [
+        "https://news.example.com/1", "https://news.example.com/2"]

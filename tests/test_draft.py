@@ -421,6 +421,92 @@ def test_set_status_adds_a_missing_status_line(config: Config) -> None:
     assert statuses(config) == {"c0001": "picked"}
 
 
+def test_set_status_refuses_a_status_it_cannot_edit_and_writes_nothing(config: Config) -> None:
+    refresh(config, [cand(1)])
+    text = _edit(config, lambda t: t.replace("    status: new", "    status: |\n      new"))
+    with pytest.raises(DraftError, match="change it by hand"):
+        draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
+    assert draft.draft_path(config, ISSUE).read_text(encoding="utf-8") == text
+
+
+def _bytes_edit(config: Config, mutate: object) -> bytes:
+    path = draft.draft_path(config, ISSUE)
+    new = mutate(path.read_bytes())  # type: ignore[operator]
+    path.write_bytes(new)
+    return new
+
+
+def test_a_draft_saved_with_crlf_and_a_bom_stays_one_readable_style(config: Config) -> None:
+    # Notepad on Windows saves with CRLF line ends and a byte-order mark.
+    refresh(config, [cand(1)])
+    _bytes_edit(config, lambda b: b"\xef\xbb\xbf" + (b.replace(b'intro: ""\n', b"") + (
+        b"intro:\n  Hello\n")).replace(b"\n", b"\r\n").replace(
+        b"status: new", b"status: picked  # lead story"))
+    refresh(config, [cand(1), cand(2, score=30)])
+    data = draft.draft_path(config, ISSUE).read_bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")  # every line still ends in CRLF
+    assert data.count(draft.STATUS_END.encode()) == 1  # the status block was replaced
+    loaded = YAML(typ="safe").load(data.decode("utf-8-sig"))
+    assert [c["id"] for c in loaded["candidates"]] == ["c0002", "c0001"]
+    assert b"status: picked  # lead story\r\n" in data
+    current = draft.read_draft(draft.draft_path(config, ISSUE))
+    assert current.fast and current.header["intro"] == "Hello"  # the key below the list
+    assert current.header_lines["intro"] == data.split(b"\r\n").index(b"intro:") + 1
+    draft.set_status(config, ISSUE, {"c0002": "held"}, now=NOW)
+    data = draft.draft_path(config, ISSUE).read_bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert statuses(config) == {"c0002": "held", "c0001": "picked"}
+
+
+def test_an_id_the_editor_deleted_comes_back_from_the_link(config: Config) -> None:
+    refresh(config, [cand(1), cand(2)])
+    _edit(config, lambda t: t.replace("  - id: c0001\n    status: new\n", "  - status: picked\n"))
+    refresh(config, [cand(1), cand(2)])
+    assert statuses(config) == {"c0001": "picked", "c0002": "new"}
+
+
+def test_a_block_scalar_ending_in_a_hash_line_keeps_its_text(config: Config) -> None:
+    refresh(config, [cand(1, score=20), cand(2, score=10)])
+    _edit(config, lambda t: t.replace(
+        "summary: Officials met in Tokyo to discuss matter 1.",
+        "summary: |\n      Officials met in Tokyo.\n      #JapanUS #alliance"))
+    refresh(config, [cand(1, score=20), cand(2, score=10)])
+    current = draft.read_draft(draft.draft_path(config, ISSUE))
+    assert current.by_id()["c0001"].summary == "Officials met in Tokyo.\n#JapanUS #alliance"
+    assert current.by_id()["c0002"].comments == ()  # the hashtag line did not move to it
+
+
+def test_comments_in_an_entry_of_the_editors_style_survive_a_new_why(config: Config) -> None:
+    refresh(config, [cand(1)])
+    _edit(config, lambda t: t.replace(
+        "    why:\n      - \"alliance phrase in title: alliance (+3.0)\"\n",
+        "    why:\n      - 'alliance phrase in title: alliance (+3.0)'  # fair?\n"
+        "    # ask Tokyo desk about this one\n").replace(
+        "summary: Officials", "summary: >\n      Officials"))
+    refresh(config, [cand(1, why=("alliance phrase in summary: alliance (+2.0)",))])
+    text = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
+    assert "# fair?" in text and "    # ask Tokyo desk about this one\n" in text
+    assert draft.read_draft(draft.draft_path(config, ISSUE)).by_id()["c0001"].why == (
+        "alliance phrase in summary: alliance (+2.0)",)
+
+
+def test_a_comment_after_a_moved_first_key_stays_with_it(config: Config) -> None:
+    refresh(config, [cand(1)])
+    _edit(config, lambda t: t.replace("  - id: c0001\n    status: new\n",
+                                      "  - status: picked  # lead\n    id: c0001\n"))
+    refresh(config, [cand(1)])
+    text = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
+    assert "    status: picked  # lead\n" in text
+
+
+def test_a_tab_is_reported_as_a_tab(config: Config) -> None:
+    refresh(config, [cand(1)])
+    _edit(config, lambda t: t.replace("    status: new", "    status:\tpicked"))
+    with pytest.raises(DraftError, match="replace the tab with spaces") as caught:
+        refresh(config, [cand(1)])
+    assert caught.value.line is not None
+
+
 HOSTILE = [
     "plain words", "Japan's PM: talks", "a # not a comment", "trailing space ", " leading",
     "null", "Yes", "123", "1e3", "-dash", "[bracket", "{brace}", "quote \" inside", "back\\slash",

@@ -41,6 +41,7 @@ ALPHABET = st.sampled_from(list(
 TEXT = st.text(ALPHABET, max_size=30) | st.text(max_size=20)
 # DRAFT_EXAMPLES=5000 for a longer hunt than the suite's quick one.
 SETTINGS = settings(max_examples=int(os.environ.get("DRAFT_EXAMPLES", "150")), deadline=None,
+                    database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -227,3 +228,29 @@ def test_a_rewrite_keeps_every_value_and_comment_and_settles(text: str,
         texts.append(draft.with_line_ending(again.head + block + again.tail,
                                            draft.line_ending(texts[-1])))
     assert texts[2] == texts[1]
+
+
+@SETTINGS
+@given(editor_draft(), st.data())
+def test_a_status_edit_changes_that_status_and_nothing_else(text: str,
+                                                            data: st.DataObject) -> None:
+    current = draft.parse_draft(PATH, text)
+    assume(current.candidates)
+    target = data.draw(st.sampled_from([c.id for c in current.candidates]))
+    status = data.draw(st.sampled_from(["new", "picked", "rejected", "held"]))
+    # Only a status (or, with no status, an id as the entry's last key) written as a block
+    # scalar is left to the editor.
+    keys = dict(current.by_id()[target].key_lines)
+    line = keys.get("status", keys["id"])
+    block_style = draft.text_lines(current.text)[line - 1].split(
+        ":", 1)[1].strip()[:1] in ("|", ">")
+    try:
+        edited = draft.with_statuses(current, {target: status})
+    except draft.DraftError:
+        assert block_style  # only a block-scalar status is left to the editor
+        return
+    after = draft.parse_draft(PATH, edited)
+    expected = [dict(view(c), status=status) if c.id == target else view(c)
+                for c in current.candidates]
+    assert [view(c) for c in after.candidates] == expected
+    assert comments_of(edited) == comments_of(text)

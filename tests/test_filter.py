@@ -87,7 +87,7 @@ def test_a_capitalised_word_is_a_proper_noun() -> None:
 
 
 def test_an_office_after_another_country_is_that_countrys() -> None:
-    rules = replace(RULES, japan_terms=(*RULES.japan_terms, "外相", "首相"),
+    rules = replace(RULES, japan_terms=(*RULES.japan_terms, "外相", "首相", "尖閣"),
                     other_countries=("中国 | 中 | ロシア | 露 | 韓",))
     assert words("茂木外相、米国務長官と会談", rules=rules)["japan"] == {"外相"}  # bare: Japan's
     for foreign in ("露外相、米国を批判", "米韓外相会談", "中国の王毅外相、米国務長官と会談"):
@@ -95,6 +95,8 @@ def test_an_office_after_another_country_is_that_countrys() -> None:
         assert not score_item(item(foreign, lang="ja"), rules, now=NOW).relevant
     # A one-letter short form counts only right before the office: 会談中 is not China.
     assert words("会談中の首相、米大統領と握手", rules=rules)["japan"] == {"首相"}
+    # A place stays Japan's whoever is named before it.
+    assert words("中国の尖閣侵入に米国が懸念", rules=rules)["japan"] == {"尖閣"}
     assert compile_rules(rules).words_found("露外相、米国を批判") == [
         ("US side", ("米国",)), ("another country's office", ("外相",))]
 

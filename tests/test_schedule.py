@@ -489,3 +489,35 @@ def test_notice_is_mailed_to_the_editors(tmp_path):
     assert message["Subject"] == "Draft ready: 2026-12-01"
     assert message["To"] == "ed1@example.org, ed2@example.org"
     assert message.get_content().replace("\r\n", "\n") == "body\n"
+
+
+def test_a_killed_scheduler_leaves_no_stale_lock(tmp_path, jobs_path):
+    config = make_project(tmp_path / "p", every_hours=1)
+    first = start_scheduler(config, jobs_path, "slow_fetch")
+    try:
+        wait_for(lambda: fired(config) == ["start"], "the job to start")
+        first.send_signal(signal.SIGKILL)  # a power cut or the OOM killer, mid-job
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = start_scheduler(config, jobs_path, "slow_fetch")
+    try:
+        # The kernel dropped the dead process's lock: the new scheduler starts at once and
+        # keeps the stored plan (the next fetch an hour after the one that was cut off).
+        wait_for(lambda: "scheduler started" in _read_stderr_line(second), "the restart")
+        (fetch_row, _) = list_jobs(config, SLOW)
+        assert fetch_row.stored and fetch_row.next_run is not None
+        assert fetch_row.next_run > datetime.now(UTC) + timedelta(minutes=50)
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=30)
+        assert second.returncode == 0
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert fired(config) == ["start"]
+
+
+def _read_stderr_line(process: subprocess.Popen[str]) -> str:
+    assert process.stderr is not None
+    return process.stderr.readline()

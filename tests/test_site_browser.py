@@ -184,6 +184,13 @@ def test_search_from_any_page_and_in_japanese(site: dict[str, Any], page: Any) -
     result = page.locator("#search-results li a").first
     result.wait_for()
     assert result.inner_text() == JAPANESE.headline
+    assert page.locator("#search-results li").first.get_attribute("lang") == "ja"
+    # A phrase typed without spaces is cut at its particles: 護衛艦 ... 駆逐艦 are both found.
+    page.fill("#q", f"{JAPANESE_WORD}と駆逐艦")
+    page.press("#q", "Enter")
+    page.locator("#search-status", has_text="1 story matches").wait_for()
+    assert page.locator("#search-results li a").first.inner_text() == JAPANESE.headline
+    assert {JAPANESE_WORD, "駆逐艦"} <= set(page.locator("#search-results mark").all_inner_texts())
     page.fill("#q", "no-such-word-anywhere")
     page.press("#q", "Enter")
     page.locator("#search-status", has_text="No story matches").wait_for()
@@ -218,17 +225,23 @@ def test_search_by_keyboard_alone_with_more_results_than_a_page(
                     for n in range(60))
     freeze_to_disk(config, replace(make_issue(date(2026, 11, 1), volume=4, number=21, seed=1),
                                    stories=stories))
+    older = IssueStory(headline="Alliance story of an earlier year", body="Body.", sources=(),
+                       section="Security", anchor="earlier")
+    freeze_to_disk(config, replace(make_issue(date(2025, 6, 1), volume=3, number=11, seed=2),
+                                   stories=(older,)))
     archive.build_site(config, now=NOW)
     page.goto(config.site_dir.as_uri() + "/search.html")
     page.focus("#q")
     page.keyboard.type("allian")  # no Enter: results follow typing
-    page.locator("#search-status", has_text="60 stories match").wait_for()
+    page.locator("#search-status", has_text="61 stories match").wait_for()
     assert page.locator("#search-results li").count() == 50
     more = page.locator("#search-more")
-    assert more.inner_text() == "Show 10 more of 10"
+    assert more.inner_text() == "Show 11 more of 11"
     more.focus()
     page.keyboard.press("Enter")
-    assert page.locator("#search-results li").count() == 60
+    assert page.locator("#search-results li").count() == 61
+    # Both years' index files were searched; equal matches come newest first.
+    assert page.locator("#search-results li h2").last.inner_text() == older.headline
     assert not more.is_visible()
     # Focus lands on the first new result, so the reader goes on from there.
     assert page.evaluate("document.activeElement.textContent") == "Alliance story number 50"

@@ -51,10 +51,21 @@
                                   : new RegExp("()(" + escaped + ")", "g");
   }
 
+  // Japanese is written without spaces: a phrase such as 護衛艦と駆逐艦 is cut at its kana
+  // particles and endings into its kanji and katakana words, each to be found on its own.
+  function words(term) {
+    if (/[\u3041-\u309f]/.test(term) && /[\u30a0-\u30ff\u3400-\u9fff]/.test(term)) {
+      return term.split(/[\u3041-\u309f]+/).filter(Boolean);
+    }
+    return [term];
+  }
+
   function termsOf(text) {
-    return fold(text).split(/[\s,、。・「」]+/).filter(Boolean).map(function (term) {
-      return { term: term, re: matcher(term) };
+    var terms = [];
+    fold(text).split(/[\s,、。・「」]+/).filter(Boolean).forEach(function (term) {
+      words(term).forEach(function (word) { terms.push({ term: word, re: matcher(word) }); });
     });
+    return terms;
   }
 
   // Story rows: [date, anchor, headline, section, text, sources].
@@ -142,6 +153,9 @@
     meta.textContent = hit.row.title + " · " + s[0] + " · " + s[3];
     var text = document.createElement("p");
     highlight(text, snippet(s[4], terms), terms);
+    // Japanese stories in an English archive (and the reverse) are marked for screen readers.
+    var lang = /[\u3040-\u30ff\u3400-\u9fff]/.test(s[2] + s[4].slice(0, 40)) ? "ja" : "en";
+    if (lang !== document.documentElement.lang) { item.lang = lang; }
     item.appendChild(heading);
     item.appendChild(meta);
     item.appendChild(text);
