@@ -32,7 +32,6 @@ from digest.draft import (
     link_key,
     picked_without_story,
     read_draft,
-    suggest,
 )
 from digest.errors import DraftError
 from digest.models import CANDIDATE_STATUSES, Problem
@@ -49,6 +48,11 @@ _TRACKING = re.compile(
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"')\]]+")
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
+
+
+def suggest(key: str, valid: Sequence[str]) -> str:
+    near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    return f"did you mean `{near[0]}`?" if near else f"valid keys: {', '.join(valid)}"
 
 
 def word_count(text: str) -> float:

@@ -19,7 +19,6 @@ fallback) is digest/draftfile.py; its names are importable from here too.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -655,16 +654,11 @@ def draft_dates(config: Config) -> list[date]:
     return [day for day, _ in dated_files(config, DRAFT_NAME)]
 
 
-def suggest(key: str, valid: Sequence[str]) -> str:
-    near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
-    return f"did you mean `{near[0]}`?" if near else f"valid keys: {', '.join(valid)}"
-
-
 # The checks live in digest/check.py, which builds on this module; they are importable
 # from here as before, loaded on first use so neither module imports the other at import.
 _CHECK_NAMES = frozenset({
     "MAX_HEADLINE", "BODY_WORDS", "RECENT_ISSUES", "PUBLISHED_NAME", "word_count",
-    "tracking_params", "published_links", "check_draft", "check_project",
+    "tracking_params", "published_links", "check_draft", "check_project", "suggest",
 })
 
 
