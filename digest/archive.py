@@ -424,18 +424,6 @@ def _clean_issue(issue: Issue) -> Issue:
                    image_credit=clean_text(issue.image_credit), stories=stories)
 
 
-_BAD_IN_URL = re.compile(_UNSAFE_CHARS.pattern[:-1] + "\\s]")
-_HTTP_URL = re.compile(r"https?://[^/?#\s@]*[^/?#\s@:.]", re.IGNORECASE)
-
-
-def safe_url(url: str) -> str | None:
-    """The URL if it is a plain http(s) link; javascript:, data: and the like are dropped."""
-    url = url.strip()
-    if not _HTTP_URL.match(url) or _BAD_IN_URL.search(url):
-        return None
-    return url
-
-
 def _group_sections(stories: Sequence[IssueStory],
                     default: str) -> tuple[tuple[str, tuple[IssueStory, ...]], ...]:
     # Sections in the order the editor first used them in the issue.
@@ -530,7 +518,7 @@ def _image(entry: _Entry, site: SiteInfo, issues_dir: Path | None) -> tuple[dict
         return None, None
     info = {"alt": issue.image_alt, "credit": issue.image_credit, "src": None, "href": None}
     if "://" in issue.image or issue.image.startswith("//"):
-        url = safe_url(issue.image)
+        url = render.safe_url(issue.image)
         if url is None:
             return None, None
         if urlsplit(url).netloc == urlsplit(site.base_url).netloc:
@@ -557,7 +545,7 @@ def _story_view(entry: _Entry, story: IssueStory, *, root: str) -> dict[str, Any
         "headline": story.headline,
         "lang": entry.langs[id(story)],
         "paragraphs": _paragraphs(story.body),
-        "sources": [{"name": s.name, "url": safe_url(s.url)} for s in story.sources],
+        "sources": [{"name": s.name, "url": render.safe_url(s.url)} for s in story.sources],
     }
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from digest.config import Config
 from digest.draft import (
@@ -35,16 +35,12 @@ from digest.draft import (
 )
 from digest.errors import DraftError
 from digest.models import CANDIDATE_STATUSES, Problem
+from digest.parse import is_tracking_param
 
 MAX_HEADLINE = 90
 BODY_WORDS = (40, 200)
 RECENT_ISSUES = 6
 PUBLISHED_NAME = "published.json"
-_TRACKING = re.compile(
-    r"^(utm_\w*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|twclid|igshid|mc_cid|mc_eid"
-    r"|_hsenc|_hsmi|mkt_tok|oly_enc_id|oly_anon_id|vero_id|_ga|_gl|ocid|cmpid|s_cid)$",
-    re.IGNORECASE,
-)
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"')\]]+")
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
@@ -61,9 +57,9 @@ def word_count(text: str) -> float:
 
 
 def tracking_params(url: str) -> list[str]:
-    query = urlsplit(url).query
-    names = [part.split("=", 1)[0] for part in query.split("&") if part]
-    return [name for name in names if _TRACKING.match(name)]
+    """The query parameters of a link that the fetcher would have stripped as tracking."""
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    return [key for key, value in pairs if is_tracking_param(key, value)]
 
 
 def published_links(config: Config, issue_date: date) -> dict[str, date]:

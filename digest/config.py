@@ -21,7 +21,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from digest.errors import ConfigError
@@ -286,15 +286,15 @@ class _Reader:
         values: dict[str, Any] = {}
         for raw_key, raw_value in node.items():
             name = _FIELD_ALIASES.get(str(raw_key), str(raw_key))
-            key_line = _key_line(node, raw_key)
+            at_line = key_line(node, raw_key)
             dotted = f"{key}.{raw_key}" if key else str(raw_key)
             if name not in fields:
-                self.problem(key_line, dotted, _unknown_key_message(str(raw_key), fields))
+                self.problem(at_line, dotted, _unknown_key_message(str(raw_key), fields))
                 continue
             value = self.convert(hints[name], raw_value, dotted, _value_line(node, raw_key))
             check = fields[name].metadata.get("check")
             if value is not None and check is not None and (message := check(value)):
-                self.problem(key_line, dotted, message)
+                self.problem(at_line, dotted, message)
                 continue
             if value is not None:
                 values[name] = value
@@ -336,7 +336,7 @@ class _Reader:
             return None
         out = []
         for index, element in enumerate(node):
-            element_line = _item_line(node, index, line)
+            element_line = item_line(node, index, line)
             value = self.convert(item_hint, element, f"{key}[{index}]", element_line)
             if value is not None:
                 out.append(value)
@@ -384,31 +384,27 @@ def _yaml_name(field_name: str) -> str:
     return field_name
 
 
-def _key_line(node: Any, key: Any) -> int | None:
-    if isinstance(node, CommentedMap):
-        try:
-            return node.lc.key(key)[0] + 1
-        except (KeyError, TypeError):
-            return None
-    return None
+def key_line(node: Any, key: Any) -> int | None:
+    """The 1-based line of a mapping key in a ruamel round-trip tree, if it knows it."""
+    try:
+        return int(node.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError):
+        return None
 
 
 def _value_line(node: Any, key: Any) -> int | None:
-    if isinstance(node, CommentedMap):
-        try:
-            return node.lc.value(key)[0] + 1
-        except (KeyError, TypeError):
-            return _key_line(node, key)
-    return None
+    try:
+        return int(node.lc.value(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError):
+        return key_line(node, key)
 
 
-def _item_line(node: Any, index: int, fallback: int | None) -> int | None:
-    if isinstance(node, CommentedSeq):
-        try:
-            return node.lc.item(index)[0] + 1
-        except (KeyError, TypeError, IndexError):
-            return fallback
-    return fallback
+def item_line(node: Any, index: int, fallback: int | None = None) -> int | None:
+    """The 1-based line of a sequence item in a ruamel round-trip tree, else `fallback`."""
+    try:
+        return int(node.lc.item(index)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return fallback
 
 
 def _check_feeds(config: Config, raw: Any, reader: _Reader) -> None:
@@ -416,7 +412,7 @@ def _check_feeds(config: Config, raw: Any, reader: _Reader) -> None:
     raw_feeds = raw.get("feeds") if isinstance(raw, dict) else None
     seen: dict[str, int] = {}
     for index, feed in enumerate(config.feeds):
-        line = _item_line(raw_feeds, index, None) if raw_feeds is not None else None
+        line = item_line(raw_feeds, index, None) if raw_feeds is not None else None
         if message := _http_url(feed.url):
             reader.problem(line, f"feeds[{index}].url", f"{message} (got {feed.url!r})")
         if feed.name in seen:

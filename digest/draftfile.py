@@ -31,6 +31,7 @@ from ruamel.yaml.error import CommentMark, MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
+from digest.config import item_line, key_line
 from digest.errors import DraftError
 
 HEADER_KEYS = ("title", "date", "window", "image", "image_alt", "image_credit", "preheader",
@@ -250,10 +251,10 @@ def parse_draft(path: Path, text: str, *, previous: DraftFile | None = None) -> 
     stories, stories_line, story_problems = _stories(data)
     problems += story_problems
     if "candidates" in data:
-        problems.append((_key_line(data, "candidates"), "a second `candidates:` list; the"
+        problems.append((key_line(data, "candidates"), "a second `candidates:` list; the"
                          " program keeps the first, merge the two and delete this one"))
     header = {k: v for k, v in data.items() if k != "stories"}
-    header_lines = {str(k): _key_line(data, k) or 1 for k in data}
+    header_lines = {str(k): key_line(data, k) or 1 for k in data}
     return DraftFile(
         path=path, text=text, head=head, block=block, tail=tail, header=header,
         header_lines=header_lines, stories=tuple(stories), candidates=tuple(candidates),
@@ -273,20 +274,6 @@ def read_draft(path: Path) -> DraftFile:
         raise DraftError(f"is not UTF-8 text ({exc.reason}); save it as UTF-8",
                          path=path) from exc
     return parse_draft(path, text)
-
-
-def _key_line(node: Any, key: Any) -> int | None:
-    try:
-        return int(node.lc.key(key)[0]) + 1
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def _item_line(node: Any, index: int) -> int | None:
-    try:
-        return int(node.lc.item(index)[0]) + 1
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return None
 
 
 def as_text(value: Any) -> str:
@@ -311,7 +298,7 @@ def _stories(
     data: CommentedMap,
 ) -> tuple[list[DraftStory], int | None, list[tuple[int | None, str]]]:
     raw = data.get("stories")
-    line = _key_line(data, "stories")
+    line = key_line(data, "stories")
     problems: list[tuple[int | None, str]] = []
     if raw is None:
         return [], line, problems
@@ -320,27 +307,27 @@ def _stories(
         return [], line, problems
     stories = []
     for index, node in enumerate(raw):
-        item_line = _item_line(raw, index) or line
+        story_line = item_line(raw, index) or line
         if not isinstance(node, dict):
-            problems.append((item_line, "a story must be keys: headline, body, sources, section"))
+            problems.append((story_line, "a story must be keys: headline, body, sources, section"))
             continue
         sources_node = node.get("sources")
         sources = (as_texts(sources_node) if isinstance(sources_node, list)
                    else _source_words(as_text(sources_node)))
         source_lines = tuple(
-            (_item_line(sources_node, i) if isinstance(sources_node, list) else None)
-            or _key_line(node, "sources") or item_line
+            (item_line(sources_node, i) if isinstance(sources_node, list) else None)
+            or key_line(node, "sources") or story_line
             for i in range(len(sources))
         )
-        unknown = tuple((str(k), _key_line(node, k)) for k in node if k not in STORY_KEYS)
+        unknown = tuple((str(k), key_line(node, k)) for k in node if k not in STORY_KEYS)
         section = as_text(node.get("section")) or None
         stories.append(DraftStory(
             headline=as_text(node.get("headline")),
             body=as_text(node.get("body")),
             sources=sources,
             section=section,
-            line=item_line,
-            key_lines=tuple((str(k), _key_line(node, k) or item_line) for k in node),
+            line=story_line,
+            key_lines=tuple((str(k), key_line(node, k) or story_line) for k in node),
             source_lines=source_lines,
             unknown=unknown,
         ))
@@ -675,9 +662,9 @@ def _parse_entry_rt(lines: list[str], number: int) -> dict[str, Any] | None:
         return None
     _shift_lines(data, 1, number - 2)
     node = seq[0]
-    line = _item_line(seq, 0)
+    line = item_line(seq, 0)
     return {"values": {str(k): v for k, v in node.items()}, "line": line,
-            "key_lines": {str(k): _key_line(node, k) or line for k in node},
+            "key_lines": {str(k): key_line(node, k) or line for k in node},
             "node": (data, seq)}
 
 
@@ -704,12 +691,12 @@ def _parse_block(path: Path, block: str, offset: int) -> tuple[list[dict[str, An
     data, seq = _parse_block_rt(path, block, offset)
     entries = []
     for index, node in enumerate(seq):
-        line = _item_line(seq, index)
+        line = item_line(seq, index)
         if not isinstance(node, dict):
             raise DraftError("each candidate must be keys such as `id:` and `status:`",
                              path=path, line=line)
         values = {str(k): v for k, v in node.items()}
-        key_lines = {str(k): _key_line(node, k) or line for k in node}
+        key_lines = {str(k): key_line(node, k) or line for k in node}
         entries.append({"values": values, "line": line, "key_lines": key_lines})
     return entries, False, "", (data, seq)
 

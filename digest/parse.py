@@ -38,7 +38,8 @@ TRACKING_KEYS = frozenset({
     "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
     "_ga", "_gl", "cmpid", "ncid", "ocid", "smid", "smtyp", "spm", "wt.mc_id", "mkt_tok",
     "at_medium", "at_campaign", "at_custom1", "at_custom2", "ito", "sr_share", "utm",
-    "feedtype", "feedname", "xtor", "icid", "s_cid", "cmp",
+    "feedtype", "feedname", "xtor", "icid", "s_cid", "cmp", "gbraid", "wbraid", "twclid",
+    "_hsenc", "_hsmi", "oly_enc_id", "oly_anon_id", "vero_id",
 })
 TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "ns_")
 # Parameters that track only when their value names the feed (?ref=rss, ?partner=rss).
@@ -397,13 +398,14 @@ def _clean_query(query: str) -> str:
     if not query:
         return ""
     pairs = parse_qsl(query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not _is_tracking(k, v)]
+    kept = [(k, v) for k, v in pairs if not is_tracking_param(k, v)]
     if len(kept) == len(pairs):
         return query  # keep the publisher's own spelling when nothing was removed
     return urlencode(kept, doseq=True)
 
 
-def _is_tracking(key: str, value: str) -> bool:
+def is_tracking_param(key: str, value: str) -> bool:
+    """Whether a query parameter only tracks the reader (utm_*, fbclid, ref=rss ...)."""
     key = key.lower()
     if key in TRACKING_KEYS or key.startswith(TRACKING_PREFIXES):
         return True
