@@ -6,7 +6,8 @@
                     --draft.refresh_draft--> issues/DATE/draft.yaml (merged, never clobbered)
     digest run      fetch, then draft
     digest render   draft.load_issue --render.render_issue--> issues/DATE/email.{html,txt,eml}
-    digest publish  archive.publish: freeze the issue, render it, rebuild site/
+    digest publish  draft.check_project must find no error, then archive.publish: freeze
+                    the issue, render it, rebuild site/
 
 The clock (`now`) is passed in everywhere so every decision can be replayed in tests.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from digest import archive, draft, fetch, filter, render
 from digest.config import Config
+from digest.errors import PublishError
 from digest.models import DraftSummary, RunReport
 from digest.store import Store
 
@@ -62,4 +64,17 @@ def run_publish(
     force: bool = False,
     note: str | None = None,
 ) -> Path:
+    refuse_if_check_fails(config, issue_date)
     return archive.publish(config, issue_date, now=now, force=force, note=note)
+
+
+def refuse_if_check_fails(config: Config, issue_date: date) -> None:
+    """Publishing is final: an issue with errors in `digest check` is not published."""
+    errors = [p for p in draft.check_project(config, issue_date) if p.severity == "error"]
+    if errors:
+        shown = "; ".join(str(p) for p in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise PublishError(
+            f"not published: `digest check` finds {len(errors)} error(s): {shown}{more}; "
+            "fix the draft and publish again"
+        )
