@@ -373,7 +373,7 @@ class _Entry:
 
     @cached_property
     def langs(self) -> dict[int, str]:
-        return {id(s): text_lang(s.headline + " " + s.body) for s in self.issue.stories}
+        return {id(s): render.detect_lang(s.headline + " " + s.body) for s in self.issue.stories}
 
 
 def plan_site(published: Sequence[Published], site: SiteInfo, *, section_order: Sequence[str] = (),
@@ -441,12 +441,8 @@ def _anchors(stories: Sequence[IssueStory]) -> dict[int, str]:
     seen: set[str] = set()
     out: dict[int, str] = {}
     for number, story in enumerate(stories, start=1):
-        # The same rule as digest.render, so the email's links to the web page land.
-        base = re.sub(r"[^A-Za-z0-9_-]+", "-", story.anchor).strip("-")[:60] or f"story-{number}"
-        anchor, n = base, 2
-        while anchor in seen:
-            anchor, n = f"{base}-{n}", n + 1
-        seen.add(anchor)
+        # The email's rule, so its links to the web page land on the story.
+        anchor = render.story_anchor(story.anchor, number, seen)
         out[id(story)] = anchor
     return out
 
@@ -487,19 +483,6 @@ def excerpt(body: str, limit: int = EXCERPT_CHARS) -> str:
     if space > limit * 0.6:
         cut = cut[:space]
     return cut.rstrip(" ,;:.、。") + "…"
-
-
-_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
-_LETTER = re.compile(r"[^\W\d_]")
-
-
-def text_lang(text: str) -> str:
-    """'ja' when at least 30% of the letters are Japanese, else 'en' (the start decides)."""
-    sample = text[:200]
-    letters = len(_LETTER.findall(sample))
-    if not letters:
-        return "en"
-    return "ja" if len(_JAPANESE.findall(sample)) >= 0.3 * letters else "en"
 
 
 def long_date(day: date) -> str:

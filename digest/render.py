@@ -153,7 +153,8 @@ class EmailView:
 _UNSAFE_CHARS = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u206a-\u206f\ufff9-\ufffb]"
 )
-_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def clean_line(text: str | None, limit: int = MAX_HEADLINE) -> str:
@@ -211,18 +212,26 @@ def safe_url(url: str | None) -> str | None:
     return "".join(quote(ch, safe="") if ch in _URL_UNSAFE else ch for ch in url)
 
 
+def detect_lang(text: str) -> str:
+    """'ja' when at least 30% of the letters are Japanese, else 'en' (the start decides)."""
+    sample = text[:200]
+    letters = len(_LETTER.findall(sample))
+    if not letters:
+        return "en"
+    return "ja" if len(_JAPANESE.findall(sample)) >= 0.3 * letters else "en"
+
+
 def text_lang(text: str, document_lang: str) -> str | None:
     """'ja' or 'en' when `text` is mostly in the other language than the document, else None."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
+    if not _LETTER.search(text):
         return None
-    japanese = sum(1 for ch in letters if _JAPANESE.match(ch)) / len(letters)
-    lang = "ja" if japanese >= 0.3 else "en"
+    lang = detect_lang(text)
     return None if lang == document_lang else lang
 
 
-def _anchor(raw: str, index: int, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")[:60] or f"story-{index}"
+def story_anchor(raw: str, number: int, taken: set[str]) -> str:
+    """A safe, unique HTML id for story `number` (1-based); the archive uses the same rule."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")[:60] or f"story-{number}"
     anchor, n = base, 2
     while anchor in taken:
         anchor, n = f"{base}-{n}", n + 1
@@ -360,7 +369,7 @@ def _stories(raw: tuple[IssueStory, ...], lang: str) -> list[EmailStory]:
             headline=headline,
             paragraphs=clean_paragraphs(story.body),
             sources=tuple(sources),
-            anchor=_anchor(story.anchor, index, taken),
+            anchor=story_anchor(story.anchor, index, taken),
             lang=text_lang(f"{headline} {story.body[:200]}", lang),
             level=3 if sectioned else 2,
         ))
