@@ -447,10 +447,9 @@ def prune(project: Path, before: datetime) -> None:
         digest prune --before 2025-01-01
     """
     config = _config(project)
-    from digest import pipeline
-    from digest.store import Store
+    from digest.store import Store, store_path
 
-    with Store.open(pipeline.store_path(config)) as store:
+    with Store.open(store_path(config)) as store:
         removed = store.prune(before.replace(tzinfo=UTC))
     click.echo(f"removed {removed} item(s) published before {before.date()}")
 

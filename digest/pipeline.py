@@ -21,11 +21,7 @@ from digest import archive, draft, fetch, filter, render
 from digest.config import Config
 from digest.errors import PublishError
 from digest.models import DraftSummary, RunReport
-from digest.store import Store
-
-
-def store_path(config: Config) -> Path:
-    return config.state_dir / "digest.sqlite"
+from digest.store import Store, store_path
 
 
 def run_fetch(config: Config, *, now: datetime, show_progress: bool = False) -> RunReport:

@@ -58,10 +58,10 @@ def health_json(health: FeedHealth) -> dict[str, Any]:
 
 def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
     """Feed health and the newest draft's counts as plain data (the JSON of `status --json`)."""
-    from digest import draft, pipeline
-    from digest.store import HEALTH_WINDOW, Store
+    from digest import draft
+    from digest.store import HEALTH_WINDOW, Store, store_path
 
-    with Store.open(pipeline.store_path(config)) as store:
+    with Store.open(store_path(config)) as store:
         health = store.feed_health(config.feeds, now)
         # Distinct stories: one carried by three feeds counts once here, thrice per feed.
         items, recent = store.count_items(), store.count_items(since=now - HEALTH_WINDOW)

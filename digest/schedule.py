@@ -563,8 +563,7 @@ def top_candidates(draft_path: Path, limit: int = TOP_CANDIDATES
 
 def failing_feeds(config: Config, now: datetime) -> tuple[tuple[str, str], ...]:
     try:
-        from digest.send import store_path
-        from digest.store import Store
+        from digest.store import Store, store_path
 
         with Store.open(store_path(config)) as store:
             health = store.feed_health(config.feeds, now)

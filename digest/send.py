@@ -489,11 +489,6 @@ def send_lock(config: Config, issue_date: date) -> Iterator[None]:
                         "again)", path=path) from None
 
 
-def store_path(config: Config) -> Path:
-    # Same file as pipeline.store_path; not imported, as pipeline pulls in every stage.
-    return config.state_dir / "digest.sqlite"
-
-
 # -- the commands ---------------------------------------------------------------------------
 
 
@@ -528,7 +523,7 @@ def send_list(config: Config, issue_date: date, csv_path: Path, *, now: datetime
               pacer: Pacer | None = None,
               clock: Callable[[], datetime] | None = None) -> SendReport:
     """Send the issue to every subscriber of the CSV, resuming a previous interrupted run."""
-    from digest.store import Store
+    from digest.store import Store, store_path
 
     if not config.digest.unsubscribe_url.strip():
         raise SendError("digest.unsubscribe_url is empty; a list send needs an unsubscribe "

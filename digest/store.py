@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
+from digest.config import Config
 from digest.errors import StoreError
 from digest.models import FeedHealth, FeedSource, Item, Validators
 
@@ -123,6 +124,11 @@ class FeedOutcome:
     next_attempt: datetime | None = None
     gone: bool = False
     permanent_redirect: str | None = None
+
+
+def store_path(config: Config) -> Path:
+    """Where a project's store lives: .digest/digest.sqlite."""
+    return config.state_dir / "digest.sqlite"
 
 
 class Store:
