@@ -53,7 +53,7 @@ from digest.fsutil import atomic_write, exclusive_lock
 from digest.models import Issue, IssueStory, SourceLink
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "site"
-PUBLISHED_NAME = "published.json"
+PUBLISHED_NAME = draft.PUBLISHED_NAME
 MANIFEST_NAME = ".digest-manifest.json"
 FORMAT_VERSION = 1
 # Bump when the way pages are built changes outside the templates, so every page is redone.

@@ -18,6 +18,7 @@ from digest.config import Config
 from digest.draft import (
     CANDIDATE_KEYS,
     HEADER_KEYS,
+    PUBLISHED_NAME,
     STORY_KEYS,
     DraftCandidate,
     DraftFile,
@@ -40,7 +41,6 @@ from digest.parse import is_tracking_param
 MAX_HEADLINE = 90
 BODY_WORDS = (40, 200)
 RECENT_ISSUES = 6
-PUBLISHED_NAME = "published.json"
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"')\]]+")
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")

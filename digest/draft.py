@@ -66,6 +66,7 @@ from digest.models import (
 )
 
 DRAFT_NAME = "draft.yaml"
+PUBLISHED_NAME = "published.json"  # written by archive.publish, read by the checks
 LOCK_NAME = ".draft.lock"
 LOCK_WAIT_S = 5.0
 QUIET_DAYS = 7  # a feed without items for this long is listed as quiet
@@ -657,7 +658,7 @@ def draft_dates(config: Config) -> list[date]:
 # The checks live in digest/check.py, which builds on this module; they are importable
 # from here as before, loaded on first use so neither module imports the other at import.
 _CHECK_NAMES = frozenset({
-    "MAX_HEADLINE", "BODY_WORDS", "RECENT_ISSUES", "PUBLISHED_NAME", "word_count",
+    "MAX_HEADLINE", "BODY_WORDS", "RECENT_ISSUES", "word_count",
     "tracking_params", "published_links", "check_draft", "check_project", "suggest",
 })
 
