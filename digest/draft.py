@@ -53,7 +53,7 @@ from digest.draftfile import (  # noqa: F401  (re-exported: digest.draft is the 
     yaml_scalar,
 )
 from digest.errors import DigestError, DraftConflict, DraftError, LockBusy
-from digest.fsutil import atomic_write, exclusive_lock
+from digest._util.fs import atomic_write, exclusive_lock
 from digest.models import (
     CANDIDATE_STATUSES,
     Candidate,

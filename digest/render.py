@@ -41,7 +41,7 @@ from markupsafe import Markup, escape
 
 from digest.config import Config
 from digest.errors import RenderError
-from digest.fsutil import atomic_write
+from digest._util.fs import atomic_write
 from digest.models import Issue, IssueStory, Rendered
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

@@ -42,7 +42,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ruamel.yaml import YAML
 
 from digest.errors import DigestError
-from digest.fsutil import atomic_write
+from digest._util.fs import atomic_write
 from digest.models import Lang, SourceKind
 
 FeedFormat = Literal["rss", "atom", "rdf"]

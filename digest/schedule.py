@@ -43,7 +43,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.config import Config, ScheduleSettings, load_config
 from digest.errors import ConfigError, DigestError, LockBusy, StoreError
-from digest.fsutil import exclusive_lock
+from digest._util.fs import exclusive_lock
 from digest.models import DraftSummary
 
 log = logging.getLogger("digest.schedule")

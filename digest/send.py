@@ -49,7 +49,7 @@ from urllib.parse import quote
 
 from digest.config import Config, SmtpSettings
 from digest.errors import SendError
-from digest.fsutil import atomic_write, exclusive_lock
+from digest._util.fs import atomic_write, exclusive_lock
 
 TOKEN_SLOT = "{token}"
 EMAIL_SLOT = "{email}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from digest import archive
 from digest.config import Config, SiteSettings
-from digest.fsutil import atomic_write
+from digest._util.fs import atomic_write
 from digest.models import Issue, IssueStory, SourceLink
 
 

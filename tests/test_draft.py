@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from digest import draft
 from digest.config import Config, load_config
 from digest.errors import DraftConflict, DraftError, LockBusy
-from digest.fsutil import exclusive_lock
+from digest._util.fs import exclusive_lock
 from digest.models import Candidate, FeedHealth, Outlet
 
 NOW = datetime(2026, 11, 14, 12, 0, tzinfo=UTC)

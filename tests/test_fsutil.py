@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.fsutil import atomic_write, exclusive_lock
+from digest._util.fs import atomic_write, exclusive_lock
 
 
 def test_atomic_write_replaces_and_keeps_a_backup(tmp_path: Path) -> None:
