@@ -47,9 +47,9 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from digest import draft, render
+from digest._util.fs import atomic_write, exclusive_lock
 from digest.config import Config
 from digest.errors import LockBusy, PublishError
-from digest._util.fs import atomic_write, exclusive_lock
 from digest.models import Issue, IssueStory, SourceLink
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "site"

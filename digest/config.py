@@ -24,6 +24,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
+from digest._util.cron import cron_trigger
 from digest.errors import ConfigError
 from digest.models import FeedSource, Problem
 
@@ -63,8 +64,6 @@ def _days_of_month(value: tuple[int, ...]) -> str | None:
 
 
 def _cron(value: str) -> str | None:
-    from digest.schedule import cron_trigger
-
     try:
         cron_trigger(value, ZoneInfo("UTC"))
     except ValueError as exc:

@@ -21,9 +21,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from digest import draft, pipeline, samples
+from digest._util.fs import atomic_write
 from digest.config import CONFIG_NAME, load_config
 from digest.errors import UsageError
-from digest._util.fs import atomic_write
 
 DEMO_MARK = ".digest-demo"
 REPO_CONFIG = Path(__file__).resolve().parent.parent / CONFIG_NAME

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from digest._util.fs import atomic_write, exclusive_lock
 from digest.config import Config
 from digest.draftfile import (  # noqa: F401  (re-exported: digest.draft is the public face)
     CANDIDATE_KEYS,
@@ -53,7 +54,6 @@ from digest.draftfile import (  # noqa: F401  (re-exported: digest.draft is the 
     yaml_scalar,
 )
 from digest.errors import DigestError, DraftConflict, DraftError, LockBusy
-from digest._util.fs import atomic_write, exclusive_lock
 from digest.models import (
     CANDIDATE_STATUSES,
     Candidate,

@@ -39,9 +39,9 @@ import jinja2
 import mjml
 from markupsafe import Markup, escape
 
+from digest._util.fs import atomic_write
 from digest.config import Config
 from digest.errors import RenderError
-from digest._util.fs import atomic_write
 from digest.models import Issue, IssueStory, Rendered
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

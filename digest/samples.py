@@ -41,8 +41,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ruamel.yaml import YAML
 
-from digest.errors import DigestError
 from digest._util.fs import atomic_write
+from digest.errors import DigestError
 from digest.models import Lang, SourceKind
 
 FeedFormat = Literal["rss", "atom", "rdf"]

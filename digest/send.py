@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from digest._util.fs import atomic_write, exclusive_lock
 from digest.config import Config, SmtpSettings
 from digest.errors import SendError
-from digest._util.fs import atomic_write, exclusive_lock
 
 TOKEN_SLOT = "{token}"
 EMAIL_SLOT = "{email}"

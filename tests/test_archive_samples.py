@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from digest import archive
-from digest.config import Config, SiteSettings
 from digest._util.fs import atomic_write
+from digest.config import Config, SiteSettings
 from digest.models import Issue, IssueStory, SourceLink
 
 

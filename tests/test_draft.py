@@ -11,9 +11,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from digest import draft
+from digest._util.fs import exclusive_lock
 from digest.config import Config, load_config
 from digest.errors import DraftConflict, DraftError, LockBusy
-from digest._util.fs import exclusive_lock
 from digest.models import Candidate, FeedHealth, Outlet
 
 NOW = datetime(2026, 11, 14, 12, 0, tzinfo=UTC)

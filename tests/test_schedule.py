@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from digest._util.cron import WallClockCron, _cron_weekdays
 from digest.config import Config, load_config, read_config
 from digest.errors import LockBusy, StoreError
 from digest.models import DraftSummary
 from digest.schedule import (
     JobFuncs,
-    WallClockCron,
-    _cron_weekdays,
     _scheduler,
     draft_notice,
     format_job_list,

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from digest._util.cron import cron_trigger
 from digest.cli import main
 from digest.config import ScheduleSettings
-from digest.schedule import cron_trigger
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "deploy" / "alliance-digest.service"
