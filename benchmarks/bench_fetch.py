@@ -5,7 +5,7 @@
     .venv/bin/pip install -e '.[bench]'                   # for the `reader` peer
 
 Peers, each in its own process (the feed server runs in another one):
-  digest      digest.fetch.fetch_into_store with the default fetch settings
+  digest      digest.ingest.fetch.fetch_into_store with the default fetch settings
   reference   a lean asyncio + process-pool loop: one httpx.AsyncClient, as many
               requests at a time as digest (fetch.concurrency),
               feedparser.parse with its defaults in a pool, nothing stored
@@ -45,9 +45,9 @@ def peer_digest(urls: list[str], state: Path) -> dict:
     from datetime import UTC, datetime
 
     from digest.config import Config
-    from digest.fetch import fetch_into_store
+    from digest.ingest.fetch import fetch_into_store
+    from digest.ingest.store import Store
     from digest.models import FeedSource
-    from digest.store import Store
 
     feeds = tuple(FeedSource(name=f"feed {i}", url=u) for i, u in enumerate(urls))
     config = Config(feeds=feeds, fetch=_settings(), path=state / "feeds.yaml")

@@ -35,8 +35,8 @@ from digest.draft import (
     read_draft,
 )
 from digest.errors import DraftError
+from digest.ingest.parse import is_tracking_param
 from digest.models import CANDIDATE_STATUSES, Problem
-from digest.parse import is_tracking_param
 
 MAX_HEADLINE = 90
 BODY_WORDS = (40, 200)

@@ -447,7 +447,7 @@ def prune(project: Path, before: datetime) -> None:
         digest prune --before 2025-01-01
     """
     config = _config(project)
-    from digest.store import Store, store_path
+    from digest.ingest.store import Store, store_path
 
     with Store.open(store_path(config)) as store:
         removed = store.prune(before.replace(tzinfo=UTC))

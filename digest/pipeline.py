@@ -17,11 +17,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from digest import archive, draft, fetch, filter, render
+from digest import archive, draft, filter, render
 from digest.config import Config
 from digest.errors import PublishError
+from digest.ingest import fetch
+from digest.ingest.store import Store, store_path
 from digest.models import DraftSummary, RunReport
-from digest.store import Store, store_path
 
 
 def run_fetch(config: Config, *, now: datetime, show_progress: bool = False) -> RunReport:

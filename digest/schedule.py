@@ -496,7 +496,7 @@ def top_candidates(draft_path: Path, limit: int = TOP_CANDIDATES
 
 def failing_feeds(config: Config, now: datetime) -> tuple[tuple[str, str], ...]:
     try:
-        from digest.store import Store, store_path
+        from digest.ingest.store import Store, store_path
 
         with Store.open(store_path(config)) as store:
             health = store.feed_health(config.feeds, now)

@@ -461,7 +461,7 @@ class SendLog:
 
     def mark(self, recipient: Recipient, status: str, message_id: str, now: datetime,
              error: str | None = None) -> None:
-        from digest.store import to_db_time
+        from digest.ingest.store import to_db_time
 
         # Autocommit: each mark is on disk before the next SMTP step.
         self.conn.execute(
@@ -523,7 +523,7 @@ def send_list(config: Config, issue_date: date, csv_path: Path, *, now: datetime
               pacer: Pacer | None = None,
               clock: Callable[[], datetime] | None = None) -> SendReport:
     """Send the issue to every subscriber of the CSV, resuming a previous interrupted run."""
-    from digest.store import Store, store_path
+    from digest.ingest.store import Store, store_path
 
     if not config.digest.unsubscribe_url.strip():
         raise SendError("digest.unsubscribe_url is empty; a list send needs an unsubscribe "

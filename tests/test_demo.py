@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from digest.parse import canonical_url
+from digest.ingest.parse import canonical_url
 from digest.samples import load_sample_labels
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import Config, FetchSettings, Identity
-from digest.fetch import (
+from digest.ingest.fetch import (
     Fetcher,
     backoff_until,
     fetch_into_store,
@@ -21,8 +21,8 @@ from digest.fetch import (
     make_clients,
     retry_after_seconds,
 )
+from digest.ingest.store import FeedState, Store
 from digest.models import FeedSource, RunReport, Validators
-from digest.store import FeedState, Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from feedserver import FeedServer, Route, rss_feed

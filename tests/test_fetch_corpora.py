@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from digest.config import Config, FetchSettings
-from digest.fetch import fetch_into_store
+from digest.ingest.fetch import fetch_into_store
+from digest.ingest.parse import canonical_url
+from digest.ingest.store import Store
 from digest.models import FeedSource
-from digest.parse import canonical_url
-from digest.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from feedserver import FeedServer, Route
@@ -70,7 +70,7 @@ def test_every_feedparser_test_document_is_fetched_without_an_exception(
     assert all("malformed" in f.detail or "not a feed" in f.detail for f in failed)
 
 
-# -- the real feeds: what their documents say, read independently of digest.parse ---------------
+# -- the real feeds: what their documents say, read independently of digest.ingest.parse -------
 
 _ITEM = re.compile(rb"<item\b.*?</item>", re.DOTALL)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.config import Config, FetchSettings
-from digest.fetch import fetch_into_store
+from digest.ingest.fetch import fetch_into_store
+from digest.ingest.store import Store
 from digest.models import FeedSource
-from digest.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -29,9 +29,9 @@ import json, sys
 from datetime import datetime
 from pathlib import Path
 from digest.config import Config, FetchSettings
-from digest.fetch import fetch_into_store
+from digest.ingest.fetch import fetch_into_store
 from digest.models import FeedSource
-from digest.store import Store
+from digest.ingest.store import Store
 spec = json.loads(sys.argv[1])
 feeds = tuple(FeedSource(name, url) for name, url in spec["feeds"])
 config = Config(feeds=feeds, fetch=FetchSettings(**spec["settings"]),

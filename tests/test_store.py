@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from digest import store as store_module
+from digest.ingest import store as store_module
+from digest.ingest.store import FeedOutcome, Store
 from digest.models import FeedSource, Item, Validators
-from digest.store import FeedOutcome, Store
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -35,9 +35,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from digest.config import Config, FetchSettings
+from digest.ingest.parse import parse_feed
+from digest.ingest.store import FeedOutcome, FeedState, Store
 from digest.models import FeedReport, FeedSource, Fetched, Parsed, RunReport, Validators
-from digest.parse import parse_feed
-from digest.store import FeedOutcome, FeedState, Store
 
 BACKOFF_BASE = timedelta(hours=1)
 BACKOFF_CAP = timedelta(hours=24)
