@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest.cluster import cluster_stories  # noqa: E402
 from digest.config import Rules, load_config  # noqa: E402
-from digest.filter import compile_rules  # noqa: E402
 from digest.models import Item  # noqa: E402
+from digest.relevance.cluster import cluster_stories  # noqa: E402
+from digest.relevance.score import compile_rules  # noqa: E402
 
 EVAL = ROOT / "benchmarks" / "data" / "relevance_eval.tsv"
 HOLDOUT = ROOT / "benchmarks" / "data" / "relevance_holdout.tsv"

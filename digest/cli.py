@@ -413,8 +413,8 @@ def match(project: Path, text: str) -> None:
         raise click.UsageError('nothing to match: give a headline or paragraph, e.g. '
                                'digest match "Hegseth and Nakatani discuss co-production"')
     config = _config(project)
-    from digest import filter as relevance
     from digest import report
+    from digest.relevance import score as relevance
 
     scored = relevance.explain(text, config.rules, now=utc_now())
     report.print_match(scored)

@@ -156,7 +156,7 @@ class SourcePoints:
 
 @dataclass(frozen=True)
 class Rules:
-    """Bilingual relevance rules; see digest.filter for how each list is used."""
+    """Bilingual relevance rules; see digest.relevance.score for how each list is used."""
 
     us_terms: tuple[str, ...] = ()
     japan_terms: tuple[str, ...] = ()

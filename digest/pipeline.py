@@ -2,7 +2,7 @@
 
     digest fetch    config.feeds --fetch.fetch_into_store--> store (items, feed health)
                     (conditional GETs, parse in a process pool, upsert; one report per feed)
-    digest draft    store.items_between(window) --filter.select_candidates--> candidates
+    digest draft    store.items_between(window) --relevance.select_candidates--> candidates
                     --draft.refresh_draft--> issues/DATE/draft.yaml (merged, never clobbered)
     digest run      fetch, then draft
     digest render   draft.load_issue --render.render_issue--> issues/DATE/email.{html,txt,eml}
@@ -17,12 +17,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from digest import archive, draft, filter, render
+from digest import archive, draft, render
 from digest.config import Config
 from digest.errors import PublishError
 from digest.ingest import fetch
 from digest.ingest.store import Store, store_path
 from digest.models import DraftSummary, RunReport
+from digest.relevance.candidates import select_candidates
 
 
 def run_fetch(config: Config, *, now: datetime, show_progress: bool = False) -> RunReport:
@@ -42,7 +43,7 @@ def run_draft(
     with Store.open(store_path(config)) as store:
         items = store.items_between(window.start, window.end)
         health = store.feed_health(config.feeds, now)
-    candidates = filter.select_candidates(items, config.rules, now=now)
+    candidates = select_candidates(items, config.rules, now=now)
     return draft.refresh_draft(config, window, candidates, health=health, now=now)
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.cluster import cluster_stories
 from digest.config import Rules, Section
-from digest.filter import Evidence, compile_rules
 from digest.models import Item
+from digest.relevance.cluster import cluster_stories
+from digest.relevance.score import Evidence, compile_rules
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 RULES = Rules(

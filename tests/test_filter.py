@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from digest.config import Rules, Section, load_config
-from digest.filter import compile_rules, explain, normalize, score_item, select_candidates
 from digest.models import Item
+from digest.relevance.candidates import select_candidates
+from digest.relevance.score import compile_rules, explain, normalize, score_item
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from rapidfuzz import fuzz
 
 from digest.config import Rules
-from digest.filter import Evidence, normalize
+from digest.relevance.score import Evidence, normalize
 
 # Keys carried by more items than this share of the batch say nothing about the story.
 _COMMON_SHARE = 0.05

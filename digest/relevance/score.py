@@ -38,17 +38,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from digest.config import Rules
-from digest.models import Candidate, Item, Outlet, Reason, Scored
+from digest.models import Item, Reason, Scored
 
 # Categories a matched word can belong to (one word may be in several lists).
 PHRASE, US, JAPAN, EXCLUDE, SOFT, MASK = "phrase", "us", "japan", "exclude", "soft", "mask"
@@ -581,68 +580,6 @@ def explain(text: str, rules: Rules, *, now: datetime) -> Scored:
     item = Item(id="match", feed="digest match", url="", title=title, summary=summary,
                 published=now, lang="ja" if guess_lang(text) == "ja" else "en", kind="other")
     return compile_rules(rules).score(item, now=None)
-
-
-def select_candidates(items: Sequence[Item], rules: Rules, *, now: datetime) -> list[Candidate]:
-    """Relevant items only, one candidate per story (copies in `also`), best first."""
-    from digest.cluster import cluster_stories  # cluster.py builds on this module's types
-
-    matcher = compile_rules(rules)
-    relevant = [e for e in (matcher.relevant_evidence(i, now=now) for i in items) if e]
-    clusters = cluster_stories(relevant, rules)
-    candidates = [_candidate(cluster, rules) for cluster in clusters]
-    candidates.sort(key=lambda c: (-c.score, c.published, c.id))
-    return candidates
-
-
-def candidate_id(item: Item) -> str:
-    """Stable across runs: derived from the id of the cluster's earliest item."""
-    return "c" + hashlib.blake2b(item.id.encode(), digest_size=5).hexdigest()
-
-
-def _candidate(cluster: Sequence[Evidence], rules: Rules) -> Candidate:
-    earliest = min(cluster, key=lambda e: (e.scored.item.published, e.scored.item.id))
-    best = max(cluster, key=lambda e: (e.scored.score, -e.scored.item.published.timestamp()))
-    item = best.scored.item
-    outlets = _outlets(cluster, item)
-    reasons = list(best.scored.reasons)
-    w = rules.weights
-    if outlets:
-        points = min(w.outlets_max, w.per_outlet * len(outlets))
-        reasons.append(Reason("other outlets", "this story",
-                              tuple(o.name for o in outlets), points))
-    score = round(sum(r.points for r in reasons), 2)
-    best_scored = replace(best.scored, reasons=tuple(reasons), score=score)
-    return Candidate(
-        id=candidate_id(earliest.scored.item),
-        title=item.title,
-        url=item.url,
-        source=item.feed,
-        published=item.published,
-        score=best_scored.score,
-        why=tuple(str(r) for r in best_scored.reasons),
-        section=best_scored.section,
-        summary=item.summary,
-        lang=item.lang,
-        also=outlets,
-    )
-
-
-def _outlets(cluster: Sequence[Evidence], best: Item) -> tuple[Outlet, ...]:
-    """Every other outlet carrying the story, once each, earliest first."""
-    seen = {best.feed}
-    outlets = []
-    for name in best.outlets:
-        if name not in seen:
-            seen.add(name)
-            outlets.append(Outlet(name, best.url))
-    for e in sorted(cluster, key=lambda e: e.scored.item.published):
-        item = e.scored.item
-        for name in (item.feed, *item.outlets):
-            if name not in seen:
-                seen.add(name)
-                outlets.append(Outlet(name, item.url))
-    return tuple(outlets)
 
 
 def _span(found: tuple[int, int, str, object]) -> tuple[int, int]:
