@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from test_archive_samples import freeze_to_disk, generate, make_issue, project
 
-from digest import archive
 from digest.config import Config
+from digest.publish.site import archive
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 

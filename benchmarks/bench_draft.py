@@ -18,9 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest import draft, draftfile, preview
 from digest.config import Config, load_config
+from digest.editorial import draft, draftfile
 from digest.models import Candidate, FeedHealth, Outlet
+from digest.publish import preview
 
 NOW = datetime(2026, 11, 14, 12, 0, tzinfo=UTC)
 ISSUE = date(2026, 11, 15)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import mjml
 from golden.samples import NOW, issue_with_stories, sample_config
 
-from digest import render
+from digest.publish.email import render
 
 BAR_MS = 50.0
 

@@ -1,6 +1,6 @@
 """How fast `digest send --list` can go when the rate limit is not the bottleneck.
 
-Renders a real issue (digest.render), then sends it to N subscribers through a local aiosmtpd
+Renders a real issue (publish.email.render), then sends it to N subscribers through a local aiosmtpd
 server on 127.0.0.1, with the send log in a fresh store each repeat. Prints best and median
 of each figure:
 
@@ -29,10 +29,10 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from digest import render  # noqa: E402
 from digest.config import load_config  # noqa: E402
+from digest.delivery.send import Recipient, personalize, send_list  # noqa: E402
 from digest.models import Issue, IssueStory, SourceLink  # noqa: E402
-from digest.send import Recipient, personalize, send_list  # noqa: E402
+from digest.publish.email import render  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 ISSUE = date(2026, 12, 1)

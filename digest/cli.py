@@ -72,7 +72,7 @@ def _config(project: Path) -> Config:
 
 def _issue_date(config: Config, given: datetime | None) -> date:
     """The issue to work on: the given date, else the next one of the cadence."""
-    from digest import draft
+    from digest.editorial import draft
 
     if given is not None:
         return given.date()
@@ -81,7 +81,7 @@ def _issue_date(config: Config, given: datetime | None) -> date:
 
 def _latest_issue_date(config: Config, given: datetime | None) -> date:
     """The issue to render or publish: the given date, else the newest draft on disk."""
-    from digest import draft
+    from digest.editorial import draft
 
     if given is not None:
         return given.date()
@@ -222,9 +222,9 @@ def check(project: Path, issue_date: datetime | None) -> None:
     """
     config, problems = read_config(Path(project) / "feeds.yaml")
     if config is not None:
-        from digest import draft
+        from digest.editorial import check
 
-        problems += draft.check_project(config, _as_date(issue_date))
+        problems += check.check_project(config, _as_date(issue_date))
     for problem in problems:
         click.echo(str(problem))
     errors = sum(1 for p in problems if p.severity == "error")
@@ -268,7 +268,7 @@ def preview(project: Path, issue_date: datetime | None, port: int) -> None:
         digest preview --port 8001   # then open http://127.0.0.1:8001/
     """
     config = _config(project)
-    from digest import preview as preview_server
+    from digest.publish import preview as preview_server
 
     when = _latest_issue_date(config, issue_date)
     click.echo(f"Preview of {when} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
@@ -314,7 +314,7 @@ def site(project: Path, full: bool) -> None:
         digest site --project /srv/alliance
     """
     config = _config(project)
-    from digest import archive
+    from digest.publish.site import archive
 
     report = archive.build_site(config, now=utc_now(), full=full)
     click.echo(str(report))
@@ -356,7 +356,7 @@ def send(
         digest send --list subscribers.csv --dry-run
         digest send --export mailchimp
     """
-    from digest import send as sender
+    from digest.delivery import send as sender
 
     if service:
         config = _config(project)
@@ -473,7 +473,7 @@ def demo(directory: Path | None, picks: int) -> None:
     Example:
         digest demo /tmp/alliance-demo
     """
-    from digest import demo as demo_run
+    from digest.demo import run as demo_run
 
     result = demo_run.run_demo(directory or Path("demo"), picks=picks, now=utc_now())
     click.echo(f"email:   {result.email_html}")

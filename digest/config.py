@@ -16,6 +16,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,9 +28,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from digest._util.cron import cron_trigger
 from digest.errors import ConfigError
 from digest.models import FeedSource, Problem
-
-CONFIG_NAME = "feeds.yaml"
-STATE_DIR = ".digest"
+from digest.paths import CONFIG_NAME, ISSUES_DIR, STATE_DIR, issue_dir
 
 Check = Callable[[Any], str | None]
 
@@ -250,7 +249,10 @@ class Config:
 
     @property
     def issues_dir(self) -> Path:
-        return self.project_dir / "issues"
+        return self.project_dir / ISSUES_DIR
+
+    def issue_dir(self, issue_date: date) -> Path:
+        return issue_dir(self.issues_dir, issue_date)
 
     @property
     def site_dir(self) -> Path:

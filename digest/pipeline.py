@@ -6,7 +6,7 @@
                     --draft.refresh_draft--> issues/DATE/draft.yaml (merged, never clobbered)
     digest run      fetch, then draft
     digest render   draft.load_issue --render.render_issue--> issues/DATE/email.{html,txt,eml}
-    digest publish  draft.check_project must find no error, then archive.publish: freeze
+    digest publish  check.check_project must find no error, then archive.publish: freeze
                     the issue, render it, rebuild site/
 
 The clock (`now`) is passed in everywhere so every decision can be replayed in tests.
@@ -17,12 +17,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from digest import archive, draft, render
 from digest.config import Config
+from digest.editorial import check, draft
 from digest.errors import PublishError
 from digest.ingest import fetch
 from digest.ingest.store import Store, store_path
 from digest.models import DraftSummary, RunReport
+from digest.publish.email import render
+from digest.publish.site import archive
 from digest.relevance.candidates import select_candidates
 
 
@@ -68,7 +70,7 @@ def run_publish(
 
 def refuse_if_check_fails(config: Config, issue_date: date) -> None:
     """Publishing is final: an issue with errors in `digest check` is not published."""
-    errors = [p for p in draft.check_project(config, issue_date) if p.severity == "error"]
+    errors = [p for p in check.check_project(config, issue_date) if p.severity == "error"]
     if errors:
         shown = "; ".join(str(p) for p in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""

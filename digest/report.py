@@ -58,7 +58,7 @@ def health_json(health: FeedHealth) -> dict[str, Any]:
 
 def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
     """Feed health and the newest draft's counts as plain data (the JSON of `status --json`)."""
-    from digest import draft
+    from digest.editorial import draft
     from digest.ingest.store import HEALTH_WINDOW, Store, store_path
 
     with Store.open(store_path(config)) as store:

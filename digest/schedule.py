@@ -154,7 +154,7 @@ def draft_issue_date(config: Config, now: datetime) -> date:
 
     A draft made up hours after a downtime still drafts the issue it was scheduled for.
     """
-    from digest import draft
+    from digest.editorial import draft
 
     settings = config.schedule
     tz = ZoneInfo(settings.timezone)
@@ -484,7 +484,7 @@ def draft_notice(config: Config, issue_date: date, summary: DraftSummary, *, now
 def top_candidates(draft_path: Path, limit: int = TOP_CANDIDATES
                    ) -> tuple[tuple[float, str, str], ...]:
     """The best-scored candidates of a draft that the editor has not rejected."""
-    from digest import draft
+    from digest.editorial import draft
 
     try:
         candidates = draft.read_draft(draft_path).candidates
@@ -513,7 +513,7 @@ def notify_editors(config: Config, notice: DraftNotice | None, *, now: datetime)
         return "no editors listed"
     if not config.smtp.host:
         return "notice logged (no smtp.host set)"
-    from digest.send import open_smtp, sender_address
+    from digest.delivery.send import open_smtp, sender_address
 
     message = EmailMessage()
     message["Subject"] = notice.subject

@@ -15,10 +15,11 @@ import feedparser
 import pytest
 from test_archive_samples import freeze_to_disk, generate, make_issue, project
 
-from digest import archive, draft
 from digest.config import Config, Identity
+from digest.editorial import draft
 from digest.errors import PublishError
 from digest.models import Issue, IssueStory, SourceLink
+from digest.publish.site import archive
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 PAGE_LIMIT = 60 * 1024
@@ -411,7 +412,7 @@ def test_no_subscriber_data_or_unsubscribe_token_reaches_the_site(config: Config
 
 @pytest.fixture
 def publishable(config: Config, monkeypatch: pytest.MonkeyPatch) -> tuple[Config, Issue]:
-    """A project whose draft loads as a given issue (the draft format is digest.draft's)."""
+    """A project whose draft loads as a given issue."""
     issue = make_issue(date(2026, 12, 1), volume=4, number=23, seed=3)
     monkeypatch.setattr(draft, "load_issue", lambda cfg, day: issue)
     return config, issue

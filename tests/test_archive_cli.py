@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 from test_archive_samples import make_issue
 
-from digest import archive, draft
 from digest.cli import main
+from digest.editorial import check, draft
+from digest.publish.site import archive
 
 FEEDS = """\
 site:
@@ -28,7 +29,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     issue = make_issue(date(2026, 12, 1), volume=4, number=23, seed=3)
     monkeypatch.setattr(draft, "load_issue", lambda config, day: issue)
     # The issue stands in for a draft file, so the pre-publish check has nothing to read.
-    monkeypatch.setattr(draft, "check_project", lambda config, day=None: [])
+    monkeypatch.setattr(check, "check_project", lambda config, day=None: [])
     return tmp_path
 
 

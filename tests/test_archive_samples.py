@@ -11,10 +11,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest import archive
 from digest._util.fs import atomic_write
 from digest.config import Config, SiteSettings
 from digest.models import Issue, IssueStory, SourceLink
+from digest.publish.site import archive
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from test_draft import ISSUE, NOW, cand, make_config, refresh
 
-from digest import draft
 from digest.config import Config
+from digest.editorial import check, draft
 
 LONG = "Japan and the United States agree to expand joint production of air defense " \
        "interceptors in a landmark deal"
@@ -61,7 +61,7 @@ stories:
     colour: red
   - headline: No body
 """)
-    problems = draft.check_project(config, ISSUE)
+    problems = check.check_project(config, ISSUE)
     at = _line_of(path, "title: Vol 4.22") - 1  # lines below count from the title
     assert _found(problems, path, "unknown key `preheder`") == [
         (at + 2, "error", "unknown key `preheder`; did you mean `preheader`?")]
@@ -80,13 +80,13 @@ stories:
 
 def test_an_issue_without_stories_is_an_error(config: Config) -> None:
     refresh(config, [cand(1)])
-    problems = draft.check_project(config, ISSUE)
+    problems = check.check_project(config, ISSUE)
     path = draft.draft_path(config, ISSUE)
     assert [(p.line, p.message) for p in problems if "no stories" in p.message] == [
         (_line_of(path, "stories: []"), "the issue has no stories; write some under `stories:`"
          " or set candidates' status to picked")]
     draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
-    assert draft.check_project(config, ISSUE) == []
+    assert check.check_project(config, ISSUE) == []
 
 
 def test_candidate_problems(config: Config) -> None:
@@ -96,7 +96,7 @@ def test_candidate_problems(config: Config) -> None:
     text = text.replace("  - id: c0002\n    status: new\n", "  - id: c0002\n    status: piked\n")
     text = text.replace("  - id: c0001\n", "  - id: c0001\n    notes: call them\n")
     path.write_text(text, encoding="utf-8")
-    problems = draft.check_project(config, ISSUE)
+    problems = check.check_project(config, ISSUE)
     messages = {p.message: p.line for p in problems}
     assert messages["status 'piked' of 'c0002' is unknown; did you mean `picked`?"] == _line_of(
         path, "status: piked")
@@ -108,7 +108,7 @@ def test_a_broken_draft_is_one_problem_with_line_and_column(config: Config) -> N
     path = draft.draft_path(config, ISSUE)
     path.parent.mkdir(parents=True)
     path.write_text("title: ok\nstories:\n  - headline: a: b\n", encoding="utf-8")
-    problems = draft.check_project(config, ISSUE)
+    problems = check.check_project(config, ISSUE)
     assert len(problems) == 1
     assert problems[0].line == 3 and problems[0].message.startswith("column 16: ")
 
@@ -117,7 +117,7 @@ def test_without_a_date_every_unpublished_draft_is_checked(config: Config) -> No
     refresh(config, [cand(1)])
     refresh(config, [cand(2)], issue=date(2026, 12, 1))
     (draft.issue_dir(config, date(2026, 12, 1)) / "published.json").write_text("{}")
-    problems = draft.check_project(config)
+    problems = check.check_project(config)
     assert {Path(p.path).parent.name for p in problems} == {"2026-11-15"}
 
 
@@ -128,7 +128,7 @@ def test_without_a_date_every_unpublished_draft_is_checked(config: Config) -> No
      ("https://a.example/x?id=utm_source", [])],
 )
 def test_tracking_parameters(url: str, found: list[str]) -> None:
-    assert draft.tracking_params(url) == found
+    assert check.tracking_params(url) == found
 
 
 def test_check_command_prints_draft_problems(config: Config) -> None:
@@ -150,10 +150,10 @@ def test_header_problems_image_outside_the_folder_and_a_wrong_date(config: Confi
     (config.project_dir / "secret.jpg").write_bytes(b"\xff\xd8")
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('image: ""', 'image: lead.jpg'), encoding="utf-8")
-    assert draft.check_project(config, ISSUE) == []
+    assert check.check_project(config, ISSUE) == []
     path.write_text(text.replace('image: ""', 'image: ../../secret.jpg')
                     .replace("date: 2026-11-15", "date: 2026-11-01"), encoding="utf-8")
-    found = {(p.line, p.severity) for p in draft.check_project(config, ISSUE)}
+    found = {(p.line, p.severity) for p in check.check_project(config, ISSUE)}
     assert found == {(_line_of(path, "image: ../../secret.jpg"), "error"),
                      (_line_of(path, "date: 2026-11-01"), "warning")}
 
@@ -182,7 +182,7 @@ stories:
     body: {WORDS_60}
     sources: c0001, c0002
 """)
-    assert _found(draft.check_project(config, ISSUE), path, "source") == []
+    assert _found(check.check_project(config, ISSUE), path, "source") == []
     issue = draft.load_issue(config, ISSUE)
     assert [link.url for link in issue.stories[0].sources] == [
         "https://news.example.com/1", "https://news.example.com/2"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from digest.demo.samples import load_sample_labels
 from digest.ingest.parse import canonical_url
-from digest.samples import load_sample_labels
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from digest import draft
 from digest._util.fs import exclusive_lock
 from digest.config import Config, load_config
+from digest.editorial import check, draft
 from digest.errors import DraftConflict, DraftError, LockBusy
 from digest.models import Candidate, FeedHealth, Outlet
 
@@ -596,7 +596,7 @@ def test_published_links_read_defensively(config: Config) -> None:
         folder.mkdir(parents=True)
         text = body if isinstance(body, str) else json.dumps(body)
         (folder / "published.json").write_text(text, encoding="utf-8")
-    assert draft.published_links(config, ISSUE) == {"a.example/1": date(2026, 10, 15)}
+    assert check.published_links(config, ISSUE) == {"a.example/1": date(2026, 10, 15)}
 
 
 RUN_IN_CHILD = """
@@ -606,7 +606,7 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_draft import ISSUE, NOW, cand, refresh
 from digest.config import load_config
-from digest.draft import set_status
+from digest.editorial.draft import set_status
 config = load_config(Path({project!r}))
 first, count = int(sys.argv[1]), int(sys.argv[2])
 news = [cand(n) for n in [0, *range(100, 115), *range(200, 215)]]  # the same store
@@ -650,7 +650,7 @@ def test_keys_below_the_list_keep_their_place_and_line_numbers(config: Config) -
     story_line = after.splitlines().index("  - headline: Short") + 1
     assert current.stories[0].line == story_line
     assert current.stories[0].line_of("body") == story_line + 1
-    found = [p for p in draft.check_draft(current, config, ISSUE) if "words" in p.message]
+    found = [p for p in check.check_draft(current, config, ISSUE) if "words" in p.message]
     assert [p.line for p in found] == [story_line + 1]
 
 
@@ -682,5 +682,5 @@ def test_duplicate_candidate_ids_are_reported(config: Config) -> None:
     text = path.read_text(encoding="utf-8")
     entry = text[text.index("  - id: c0001"):]
     path.write_text(text + entry.replace("status: new", "status: picked"), encoding="utf-8")
-    found = [p for p in draft.check_project(config, ISSUE) if "appears twice" in p.message]
+    found = [p for p in check.check_project(config, ISSUE) if "appears twice" in p.message]
     assert len(found) == 1 and found[0].line == text.count("\n") + 1

@@ -28,7 +28,7 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
-from digest import draft, draftfile
+from digest.editorial import draft, draftfile
 
 PATH = Path("/nonexistent/issues/2026-11-15/draft.yaml")
 HEAD = 'title: "Vol 4.22"\nstories: []  # none yet\n\n'

@@ -14,9 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from golden.samples import NOW, adversarial_issue, sample_config, sample_issue
 
-from digest import render
+from digest.delivery.send import Recipient, personalize
 from digest.errors import RenderError
-from digest.send import Recipient, personalize
+from digest.publish.email import render
 
 
 def parse(eml: bytes) -> EmailMessage:

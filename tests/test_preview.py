@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from test_draft import ISSUE, NOW, cand, make_config, refresh
 
-from digest import draft, preview
 from digest.config import Config
+from digest.editorial import draft
+from digest.publish import preview
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from golden.samples import (
     sample_issue,
 )
 
-from digest import render
 from digest.errors import RenderError
 from digest.models import IssueStory, SourceLink
+from digest.publish.email import render
 
 
 class Tags(HTMLParser):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from golden.samples import NOW, adversarial_issue, sample_config, sample_issue
 
-from digest import render
+from digest.publish.email import render
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ if __name__ == "__main__":  # run as a script: make `golden.samples` importable
 import pytest
 from golden.samples import NOW, sample_config, sample_issue
 
-from digest import render
+from digest.publish.email import render
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 FILES = {"sample_email.html": "html", "sample_email.txt": "text"}

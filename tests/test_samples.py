@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from digest.config import load_config
-from digest.samples import (
+from digest.demo.samples import (
     SampleDataError,
     SampleFeed,
     SampleSpec,

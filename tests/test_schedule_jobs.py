@@ -23,8 +23,8 @@ from digest.schedule import draft_job, fetch_job
 @contextlib.contextmanager
 def sample_project(directory: Path, now: datetime) -> Iterator[Path]:
     """A project on the bundled sample feeds, served on 127.0.0.1 while the block runs."""
-    from digest import samples
-    from digest.demo import demo_config_text
+    from digest.demo import samples
+    from digest.demo.run import demo_config_text
 
     feeds = samples.write_sample_feeds(directory / "sample-feeds", now=now)
     content_types = {feed.filename: feed.content_type for feed in feeds}

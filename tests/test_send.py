@@ -20,8 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from digest.config import Config, load_config
-from digest.errors import SendError
-from digest.send import (
+from digest.delivery.send import (
     Pacer,
     Recipient,
     personalize,
@@ -30,6 +29,7 @@ from digest.send import (
     send_list,
     send_proof,
 )
+from digest.errors import SendError
 
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 ISSUE = date(2026, 12, 1)
@@ -440,7 +440,7 @@ def test_list_send_is_paced_to_the_rate_between_real_messages(tmp_path, smtp_ser
 
 
 def test_two_list_sends_of_one_issue_cannot_run_at_once(tmp_path, smtp_server):
-    from digest.send import send_lock
+    from digest.delivery.send import send_lock
 
     inbox, port = smtp_server
     config = write_project(tmp_path / "p", port=port)

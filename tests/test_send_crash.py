@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from test_send import ISSUE, NOW, free_port, subscribers, write_project
 
 from digest.config import load_config
-from digest.send import send_list
+from digest.delivery.send import send_list
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = """
@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from digest.config import load_config
 from digest.config import load_config
-from digest.send import send_list
+from digest.delivery.send import send_list
 send_list(load_config(Path(sys.argv[1])), date.fromisoformat(sys.argv[2]), Path(sys.argv[3]),
           now=datetime.now(UTC))
 """

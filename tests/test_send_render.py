@@ -1,4 +1,4 @@
-"""A proof of a really rendered issue (digest.render), as a reader's browser shows it, and the
+"""A proof of a really rendered issue (publish.email.render), as a browser shows it, and the
 HTML exports for Mailchimp and Constant Contact."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import pytest
 from test_send import ISSUE, UNSUB, free_port, write_project
 
 from digest.config import Config
+from digest.delivery.send import export_html, send_proof
 from digest.models import Issue, IssueStory, SourceLink
-from digest.send import export_html, send_proof
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
 def render_issue(config: Config, issue_date: date = ISSUE) -> Path:
-    from digest import render
+    from digest.publish.email import render
 
     issue = Issue(
         date=issue_date, title="US-Japan Alliance Digest Vol 4.23", volume=4, number=23,

@@ -21,9 +21,9 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from test_archive_samples import SECTIONS, freeze_to_disk, make_issue, project
 
-from digest import archive
 from digest.config import Config, SiteSettings
 from digest.models import Issue, IssueStory, SourceLink
+from digest.publish.site import archive
 
 pytestmark = pytest.mark.browser
 

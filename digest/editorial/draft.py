@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from digest._util.fs import atomic_write, exclusive_lock
 from digest.config import Config
-from digest.draftfile import (  # noqa: F401  (re-exported: digest.draft is the public face)
+from digest.editorial.draftfile import (  # noqa: F401  (re-exported: digest.editorial.draft is the public face)
     CANDIDATE_KEYS,
     END_KEY,
     HEADER_KEYS,
@@ -122,7 +122,7 @@ def issue_window(
 
 
 def issue_dir(config: Config, issue_date: date) -> Path:
-    return config.issues_dir / issue_date.isoformat()
+    return config.issue_dir(issue_date)
 
 
 def draft_path(config: Config, issue_date: date) -> Path:
@@ -653,19 +653,3 @@ def load_issue(config: Config, issue_date: date) -> Issue:
 
 def draft_dates(config: Config) -> list[date]:
     return [day for day, _ in dated_files(config, DRAFT_NAME)]
-
-
-# The checks live in digest/check.py, which builds on this module; they are importable
-# from here as before, loaded on first use so neither module imports the other at import.
-_CHECK_NAMES = frozenset({
-    "MAX_HEADLINE", "BODY_WORDS", "RECENT_ISSUES", "word_count",
-    "tracking_params", "published_links", "check_draft", "check_project", "suggest",
-})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _CHECK_NAMES:
-        from digest import check
-
-        return getattr(check, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -41,6 +41,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ruamel.yaml import YAML
 
+from digest import paths
 from digest._util.fs import atomic_write
 from digest.errors import DigestError
 from digest.models import Lang, SourceKind
@@ -50,7 +51,6 @@ HtmlStyle = Literal["cdata", "escaped"]
 
 # A plain folder beside this module (package data); `digest` may be a namespace package,
 # which importlib.resources handles poorly.
-SAMPLE_DATA = Path(__file__).parent / "sample_data"
 
 # Every item must fall inside the shortest window a draft uses (14 days), with room to spare.
 MIN_HOURS_AGO = 2
@@ -129,14 +129,15 @@ class SampleFeed:
 @functools.cache
 def load_samples() -> tuple[SampleSpec, ...]:
     """Every bundled sample feed, in file-name order (read once; the values are frozen)."""
-    files = sorted(SAMPLE_DATA.glob("*.yaml"))
+    files = sorted(paths.sample_data().glob("*.yaml"))
     yaml = YAML(typ="safe", pure=True)
     specs = []
     for entry in files:
         where = f"digest/sample_data/{entry.name}"
         specs.append(_spec(yaml.load(entry.read_text(encoding="utf-8")), where))
     if not specs:
-        raise SampleDataError("no sample feeds found; reinstall the package", path=SAMPLE_DATA)
+        raise SampleDataError("no sample feeds found; reinstall the package",
+                              path=paths.sample_data())
     return tuple(specs)
 
 

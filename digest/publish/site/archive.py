@@ -46,13 +46,14 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from digest import draft, render
 from digest._util.fs import atomic_write, exclusive_lock
 from digest.config import Config
+from digest.editorial import draft
 from digest.errors import LockBusy, PublishError
 from digest.models import Issue, IssueStory, SourceLink
+from digest.publish.email import render
+from digest.publish.templates import TemplateSet, templates_for
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "site"
 PUBLISHED_NAME = draft.PUBLISHED_NAME
 MANIFEST_NAME = ".digest-manifest.json"
 FORMAT_VERSION = 1
@@ -232,7 +233,7 @@ def load_published(config: Config) -> list[Published]:
 
 
 def published_path(config: Config, issue_date: date) -> Path:
-    return config.issues_dir / issue_date.isoformat() / PUBLISHED_NAME
+    return config.issue_dir(issue_date) / PUBLISHED_NAME
 
 
 def refuse_if_published(config: Config, issue_date: date) -> None:
@@ -793,30 +794,23 @@ def _rfc3339(moment: datetime) -> str:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=jinja2.select_autoescape(["html", "xml"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env
+def _environment(templates: TemplateSet) -> jinja2.Environment:
+    return templates.environment(autoescape=jinja2.select_autoescape(["html", "xml"]))
 
 
-def template_fingerprint() -> str:
+def template_fingerprint(templates: TemplateSet) -> str:
     """A hash of every template and asset: a change to any of them redoes every page."""
     digest = hashlib.sha256()
-    for path in sorted(TEMPLATES_DIR.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(TEMPLATES_DIR).as_posix().encode())
-            digest.update(path.read_bytes())
+    for directory in templates.dirs:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(directory).as_posix().encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def asset_pages() -> list[Page]:
-    return [Page(f"assets/{name}", data=(TEMPLATES_DIR / name).read_bytes()) for name in ASSETS]
+def asset_pages(templates: TemplateSet) -> list[Page]:
+    return [Page(f"assets/{name}", data=templates.path(name).read_bytes()) for name in ASSETS]
 
 
 def build_site(config: Config, *, now: datetime, full: bool = False) -> SiteReport:
@@ -832,18 +826,21 @@ def build_site(config: Config, *, now: datetime, full: bool = False) -> SiteRepo
                       section_order=[s.name for s in config.rules.sections],
                       default_section=config.rules.default_section,
                       issues_dir=config.issues_dir, feed_entries=config.site.feed_entries)
-    pages.extend(asset_pages())
-    return write_site(pages, config.site_dir, issues=len(published), full=full)
+    templates = templates_for(config.project_dir, "site")
+    pages.extend(asset_pages(templates))
+    return write_site(pages, config.site_dir, issues=len(published), full=full,
+                      templates=templates)
 
 
 def write_site(pages: Sequence[Page], site_dir: Path, *, issues: int,
-               full: bool = False) -> SiteReport:
+               full: bool = False, templates: TemplateSet | None = None) -> SiteReport:
     """Render and write the pages whose inputs changed; remove pages no longer planned."""
     site_dir = Path(site_dir)
     manifest_path = site_dir / MANIFEST_NAME
     old = {} if full else _read_manifest(manifest_path)
-    fingerprint = template_fingerprint()
-    env = _environment()
+    templates = templates or templates_for(None, "site")
+    fingerprint = template_fingerprint(templates)
+    env = _environment(templates)
     new: dict[str, str] = {}
     written: list[str] = []
     unchanged: list[str] = []

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from digest.config import Config
-from digest.draft import (
+from digest.editorial.draft import (
     CANDIDATE_KEYS,
     HEADER_KEYS,
     PUBLISHED_NAME,

@@ -119,7 +119,7 @@ class SendReport:
 
 
 def issue_message_path(config: Config, issue_date: date) -> Path:
-    return config.issues_dir / issue_date.isoformat() / "email.eml"
+    return config.issue_dir(issue_date) / "email.eml"
 
 
 def load_issue_message(config: Config, issue_date: date) -> bytes:
@@ -639,7 +639,7 @@ def _send_all(config: Config, issue_date: date, todo: Sequence[Recipient], base:
 def write_outbox(config: Config, issue_date: date,
                  messages: Sequence[tuple[Recipient, EmailMessage]]) -> tuple[Path, ...]:
     """--dry-run: each message as issues/DATE/outbox/NNNN-address.eml."""
-    outbox = config.issues_dir / issue_date.isoformat() / OUTBOX
+    outbox = config.issue_dir(issue_date) / OUTBOX
     for old in outbox.glob("*.eml"):  # the outbox shows only the latest dry run
         old.unlink()
     paths = []
@@ -666,7 +666,7 @@ def export_html(config: Config, issue_date: date, service: Service) -> Path:
     its own unsubscribe footer to every mail, so our link is removed and its open-tracking
     tag, which its custom-code editor requires once in <body>, is added.
     """
-    issue_dir = config.issues_dir / issue_date.isoformat()
+    issue_dir = config.issue_dir(issue_date)
     source = issue_dir / "email.html"
     try:
         page = source.read_text(encoding="utf-8")

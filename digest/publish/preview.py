@@ -29,12 +29,12 @@ from typing import Any
 
 import jinja2
 
-from digest import draft
 from digest.config import Config
+from digest.editorial import check, draft
 from digest.errors import DigestError, DraftConflict, LockBusy
 from digest.models import Problem, Rendered
+from digest.publish.templates import templates_for
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 PAGE_TEMPLATE = "preview.html.j2"
 POLL_MS = 250
 RECHECK_S = 2.0
@@ -76,7 +76,7 @@ def _build(config: Config, issue_date: date, data: bytes | None, *, now: datetim
            last: PreviewState | None = None,
            previous: draft.DraftFile | None = None) -> tuple[PreviewState, draft.DraftFile | None]:
     """Parse, check and render one version of the draft (`data` is the file's bytes)."""
-    from digest import render
+    from digest.publish.email import render
 
     started = time.perf_counter()
     version = content_version(data)
@@ -93,8 +93,8 @@ def _build(config: Config, issue_date: date, data: bytes | None, *, now: datetim
                        started), previous
     except DigestError as exc:
         return _failed(keep, version, str(exc), started), previous
-    problems = draft.check_draft(current, config, issue_date,
-                                 published=draft.published_links(config, issue_date))
+    problems = check.check_draft(current, config, issue_date,
+                                 published=check.published_links(config, issue_date))
     try:
         issue = draft.issue_from_draft(current, config, issue_date)
         rendered: Rendered = render.render_issue(issue, config, now=now)
@@ -124,14 +124,8 @@ def _failed(keep: PreviewState, version: str, error: str, started: float, *,
     )
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _environment(project_dir: Path) -> jinja2.Environment:
+    return templates_for(project_dir).environment(autoescape=True)
 
 
 @dataclass
@@ -184,7 +178,7 @@ class Preview:
     def page(self) -> str:
         state = self.state()
         if self._page is None:
-            self._page = _environment().get_template(PAGE_TEMPLATE)
+            self._page = _environment(self.config.project_dir).get_template(PAGE_TEMPLATE)
         counts = draft.status_counts(state.candidates)
         errors = sum(1 for p in state.problems if p.severity == "error")
         return self._page.render(

@@ -43,8 +43,8 @@ from digest._util.fs import atomic_write
 from digest.config import Config
 from digest.errors import RenderError
 from digest.models import Issue, IssueStory, Rendered
+from digest.publish.templates import TemplateSet, templates_for
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 UNSUBSCRIBE_TOKEN = "{token}"
@@ -483,44 +483,43 @@ def _brace_safe(value: Any) -> Any:
 
 
 @functools.cache
-def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
-    loader = jinja2.FileSystemLoader(TEMPLATES_DIR)
-    html = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                              finalize=_brace_safe)
-    text = jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    text.filters["wrap"] = lambda value, indent="", subsequent=None: wrap_text(
-        str(value), TEXT_WIDTH, indent, subsequent)
-    text.filters["underline"] = _underline
+def _environments(templates: TemplateSet) -> tuple[jinja2.Environment, jinja2.Environment]:
+    html = templates.environment(autoescape=True, finalize=_brace_safe)
+    text = templates.environment(autoescape=False, filters={
+        "wrap": lambda value, indent="", subsequent=None: wrap_text(
+            str(value), TEXT_WIDTH, indent, subsequent),
+        "underline": _underline,
+    })
     return html, text
 
 
-def _templates() -> tuple[jinja2.Template, jinja2.Template]:
+def _templates(templates: TemplateSet) -> tuple[jinja2.Template, jinja2.Template]:
     # Jinja keeps compiled templates and only stats the files to see if one changed,
     # so a live preview picks up template edits at no real cost.
-    html, text = _environments()
+    html, text = _environments(templates)
     try:
         return html.get_template(HTML_TEMPLATE), text.get_template(TEXT_TEMPLATE)
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"template error: {exc.message}", path=exc.filename,
                           line=exc.lineno) from exc
     except jinja2.TemplateNotFound as exc:
-        raise RenderError(f"template {exc.name} not found in {TEMPLATES_DIR}; "
-                          "reinstall or restore templates/", path=TEMPLATES_DIR) from exc
+        where = templates.dirs[-1]
+        raise RenderError(f"template {exc.name} not found in {where}; "
+                          "reinstall or restore templates/", path=where) from exc
 
 
-INLINE_CSS = TEMPLATES_DIR / "email.inline.css"
+INLINE_CSS = "email.inline.css"
 
 
-def _inliner() -> css_inline.CSSInliner:
-    return _inliner_for(INLINE_CSS.stat().st_mtime_ns)
+def _inliner(templates: TemplateSet) -> css_inline.CSSInliner:
+    css = templates.path(INLINE_CSS)
+    return _inliner_for(css, css.stat().st_mtime_ns)
 
 
 @functools.cache
-def _inliner_for(mtime_ns: int) -> css_inline.CSSInliner:
+def _inliner_for(path: Path, mtime_ns: int) -> css_inline.CSSInliner:
     # Keyed by the file's mtime: an edited stylesheet is read again, an unchanged one never.
-    css = INLINE_CSS.read_text(encoding="utf-8")
+    css = path.read_text(encoding="utf-8")
     css = css.replace("$serif", SERIF).replace("$sans", SANS)
     # Our rules go inline; the <style> blocks stay for dark mode, phones and Outlook.
     return css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True,
@@ -532,30 +531,32 @@ _SPACES_BETWEEN_TAGS = re.compile(r">[ \t]+<")
 _BRACE_PAIR = re.compile(r"\{(?=[{%#])")
 
 
-def render_mjml(view: EmailView) -> str:
+def render_mjml(view: EmailView, templates: TemplateSet | None = None) -> str:
     """EmailView -> MJML source (the Jinja2 stage)."""
+    templates = templates or templates_for(None)
     try:
-        source = _templates()[0].render(v=view)
+        source = _templates(templates)[0].render(v=view)
     except jinja2.TemplateError as exc:
-        raise RenderError(f"{HTML_TEMPLATE}: {exc}", path=TEMPLATES_DIR / HTML_TEMPLATE) from exc
+        raise RenderError(f"{HTML_TEMPLATE}: {exc}",
+                          path=templates.path(HTML_TEMPLATE)) from exc
     # mjml-python rejects spaces (not newlines) between some head tags; both mean the same.
     return _SPACES_BETWEEN_TAGS.sub(">\n<", source)
 
 
-def compile_mjml(source: str) -> str:
+def compile_mjml(source: str, templates: TemplateSet | None = None) -> str:
     """MJML -> HTML by mjml-python, checked for leaked MJML tags and template syntax."""
     try:
         compiled = mjml.mjml2html(source, fonts={})
     except Exception as exc:  # mjml-python raises bare exceptions for bad markup
         raise RenderError(f"MJML did not compile ({exc}); check {HTML_TEMPLATE}",
-                          path=TEMPLATES_DIR / HTML_TEMPLATE) from exc
+                          path=(templates or templates_for(None)).path(HTML_TEMPLATE)) from exc
     check_leaks(compiled)
     return compiled
 
 
-def inline_css(compiled: str) -> str:
+def inline_css(compiled: str, templates: TemplateSet | None = None) -> str:
     """Inline email.inline.css into the compiled HTML, keeping <style> and Outlook comments."""
-    html = _inliner().inline(compiled)
+    html = _inliner(templates or templates_for(None)).inline(compiled)
     # The inliner decodes entities, so a feed's "{{" would reappear: encode it again
     # (compile_mjml proved the template itself prints no such pair).
     html = _BRACE_PAIR.sub("&#123;", html)
@@ -563,9 +564,9 @@ def inline_css(compiled: str) -> str:
     return html
 
 
-def render_html(view: EmailView) -> str:
+def render_html(view: EmailView, templates: TemplateSet | None = None) -> str:
     """EmailView -> MJML -> HTML with CSS inlined; raises RenderError on any template leak."""
-    return inline_css(compile_mjml(render_mjml(view)))
+    return inline_css(compile_mjml(render_mjml(view, templates), templates), templates)
 
 
 def check_leaks(html: str) -> None:
@@ -575,16 +576,18 @@ def check_leaks(html: str) -> None:
         if at >= 0:
             context = html[max(0, at - 40): at + 40].replace("\n", " ")
             raise RenderError(f"{leak!r} leaked into the email HTML near {context!r}; "
-                              f"fix {HTML_TEMPLATE}", path=TEMPLATES_DIR / HTML_TEMPLATE)
+                              f"fix {HTML_TEMPLATE}", path=HTML_TEMPLATE)
 
 
-def render_text(view: EmailView) -> str:
+def render_text(view: EmailView, templates: TemplateSet | None = None) -> str:
     """The plain-text part, from the same view by its own template."""
-    _, text_template = _templates()
+    templates = templates or templates_for(None)
+    _, text_template = _templates(templates)
     try:
         text = text_template.render(v=view)
     except jinja2.TemplateError as exc:
-        raise RenderError(f"{TEXT_TEMPLATE}: {exc}", path=TEMPLATES_DIR / TEXT_TEMPLATE) from exc
+        raise RenderError(f"{TEXT_TEMPLATE}: {exc}",
+                          path=templates.path(TEXT_TEMPLATE)) from exc
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
@@ -638,8 +641,9 @@ def _message_id(issue: Issue, config: Config, html: str) -> str:
 def render_issue(issue: Issue, config: Config, *, now: datetime) -> Rendered:
     """Render an issue for mail: subject, HTML, plain text and the MIME message."""
     view = email_view(issue, config)
-    html = render_html(view)
-    text = render_text(view)
+    templates = templates_for(config.project_dir)
+    html = render_html(view, templates)
+    text = render_text(view, templates)
     eml = build_message(view.subject, html, text, config, now=now,
                         message_id=_message_id(issue, config, html),
                         unsubscribe_url=view.unsubscribe_url)

@@ -20,13 +20,15 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from digest import draft, pipeline, samples
+from digest import paths, pipeline
 from digest._util.fs import atomic_write
-from digest.config import CONFIG_NAME, load_config
+from digest.config import load_config
+from digest.demo import samples
+from digest.editorial import draft
 from digest.errors import UsageError
+from digest.paths import CONFIG_NAME
 
 DEMO_MARK = ".digest-demo"
-REPO_CONFIG = Path(__file__).resolve().parent.parent / CONFIG_NAME
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def demo_config_text(feeds: list[samples.SampleFeed], base_url: str) -> str:
     """The project's real feeds.yaml with its feed list swapped for the local sample feeds."""
     yaml = YAML(typ="rt")
     yaml.width = 120
-    document = yaml.load(REPO_CONFIG.read_text(encoding="utf-8"))
+    document = yaml.load(paths.default_config().read_text(encoding="utf-8"))
     entries = CommentedSeq()
     for feed in feeds:
         entry = CommentedMap()
