@@ -41,8 +41,9 @@ def timed(action: Callable[[], archive.SiteReport]) -> tuple[float, archive.Site
     return time.perf_counter() - start, report
 
 
-def run_case(repeat: int, prepare: Callable[[int], None],
-             action: Callable[[], archive.SiteReport]) -> tuple[list[float], archive.SiteReport]:
+def run_case(
+    repeat: int, prepare: Callable[[int], None], action: Callable[[], archive.SiteReport]
+) -> tuple[list[float], archive.SiteReport]:
     times = []
     report = None
     for round_ in range(repeat):
@@ -58,10 +59,13 @@ def correct_one(config: Config, issues: list[date], round_: int) -> None:
     path = archive.published_path(config, day)
     previous = archive.read_published(path)
     story = previous.issue.stories[0]
-    edited = replace(previous.issue, stories=(replace(story, body=story.body + f" ({round_})"),
-                                              *previous.issue.stories[1:]))
-    fixed = archive.freeze(edited, now=NOW, today=NOW.date(), previous=previous,
-                           note=f"Correction {round_}.")
+    edited = replace(
+        previous.issue,
+        stories=(replace(story, body=story.body + f" ({round_})"), *previous.issue.stories[1:]),
+    )
+    fixed = archive.freeze(
+        edited, now=NOW, today=NOW.date(), previous=previous, note=f"Correction {round_}."
+    )
     path.write_text(archive.published_to_json(fixed), encoding="utf-8")
 
 
@@ -90,8 +94,9 @@ def main() -> None:
 
         def add_issue(round_: int) -> None:
             day = days[-1] + timedelta(days=15 * (round_ + 1))
-            freeze_to_disk(config, make_issue(day, volume=99, number=round_ + 1,
-                                              seed=10_000 + round_))
+            freeze_to_disk(
+                config, make_issue(day, volume=99, number=round_ + 1, seed=10_000 + round_)
+            )
 
         times, report = run_case(args.repeat, add_issue, build)
         rows.append(("new issue published", times, report))
@@ -99,8 +104,9 @@ def main() -> None:
         files = [p for p in config.site_dir.rglob("*") if p.is_file()]
         pages = [p for p in files if p.suffix == ".html"]
         largest = max(pages, key=lambda p: p.stat().st_size)
-        largest_text = (f"{largest.relative_to(config.site_dir)}: "
-                        f"{largest.stat().st_size / 1024:.1f} KB")
+        largest_text = (
+            f"{largest.relative_to(config.site_dir)}: {largest.stat().st_size / 1024:.1f} KB"
+        )
         stories = sum(len(i.stories) for i in generated)
         shards = sorted(config.site_dir.glob("search/*.js"))
         index_kb = [p.stat().st_size / 1024 for p in shards]
@@ -109,11 +115,15 @@ def main() -> None:
     print(f"archive build: {args.issues} issues, {stories} stories, best/median of {args.repeat}")
     print(f"{'case':<26}{'best s':>9}{'median s':>10}{'written':>9}{'unchanged':>11}")
     for name, times, report in rows:
-        print(f"{name:<26}{min(times):>9.3f}{statistics.median(times):>10.3f}"
-              f"{len(report.written):>9}{len(report.unchanged):>11}")
+        print(
+            f"{name:<26}{min(times):>9.3f}{statistics.median(times):>10.3f}"
+            f"{len(report.written):>9}{len(report.unchanged):>11}"
+        )
     print(f"site: {len(files)} files, {len(pages)} HTML pages; largest page {largest_text}")
-    print(f"search index: {len(index_kb)} year files, {sum(index_kb) / 1024:.2f} MB in all, "
-          f"largest {max(index_kb, default=0):.0f} KB, newest year {newest_kb:.0f} KB")
+    print(
+        f"search index: {len(index_kb)} year files, {sum(index_kb) / 1024:.2f} MB in all, "
+        f"largest {max(index_kb, default=0):.0f} KB, newest year {newest_kb:.0f} KB"
+    )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,12 @@ BAR_S = 30.0
 
 def one_demo(folder: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "digest", "demo", str(folder)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "digest", "demo", str(folder)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return time.perf_counter() - start
 
 

@@ -30,8 +30,10 @@ feeds:
   - name: Kyodo News
     url: https://english.kyodonews.net/rss/all.xml
 """
-SUMMARY = ("Defense ministers of Japan and the United States agreed on steps to deepen "
-           "cooperation on missile defense, shipbuilding and command arrangements in Tokyo.")
+SUMMARY = (
+    "Defense ministers of Japan and the United States agreed on steps to deepen "
+    "cooperation on missile defense, shipbuilding and command arrangements in Tokyo."
+)
 
 
 def candidates(count: int, *, start: int = 0, bump: float = 0.0) -> list[Candidate]:
@@ -43,8 +45,10 @@ def candidates(count: int, *, start: int = 0, bump: float = 0.0) -> list[Candida
             source=("Kyodo News", "NHK World", "Nikkei Asia", "日本経済新聞")[n % 4],
             published=NOW - timedelta(minutes=7 * n),
             score=round((n * 7919) % 1000 / 37 + bump, 2),
-            why=("alliance phrase in title: alliance (+3.0)",
-                 f"japan term in summary: Tokyo (+{n % 3}.0)"),
+            why=(
+                "alliance phrase in title: alliance (+3.0)",
+                f"japan term in summary: Tokyo (+{n % 3}.0)",
+            ),
             section=("Security", "Economy", "Diplomacy")[n % 3],
             summary=SUMMARY,
             lang="ja" if n % 4 == 3 else "en",
@@ -54,8 +58,10 @@ def candidates(count: int, *, start: int = 0, bump: float = 0.0) -> list[Candida
     ]
 
 
-HEALTH = [FeedHealth(f"Feed {i}", f"https://f{i}.example/rss", NOW, None, i % 5 == 0, 10,
-                     i % 9) for i in range(40)]
+HEALTH = [
+    FeedHealth(f"Feed {i}", f"https://f{i}.example/rss", NOW, None, i % 5 == 0, 10, i % 9)
+    for i in range(40)
+]
 
 SENTENCE = "Officials in Tokyo and Washington described step {i} as a test of the alliance."
 STORIES = "stories:\n" + "".join(
@@ -89,8 +95,9 @@ def project(root: Path) -> Config:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--slow", action="store_true",
-                        help="also time the whole-list ruamel.yaml path once (~10 s)")
+    parser.add_argument(
+        "--slow", action="store_true", help="also time the whole-list ruamel.yaml path once (~10 s)"
+    )
     args = parser.parse_args()
     rows: list[tuple[str, list[float], float]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,8 +109,9 @@ def main() -> None:
         def fresh() -> Config:
             return project(base / f"p{next(counter)}")
 
-        def existing(comment: bool = False, styled: bool = False,
-                     reindented: bool = False) -> Callable[[], Config]:
+        def existing(
+            comment: bool = False, styled: bool = False, reindented: bool = False
+        ) -> Callable[[], Config]:
             def setup() -> Config:
                 config = fresh()
                 window = draft.issue_window(config, ISSUE)
@@ -114,8 +122,9 @@ def main() -> None:
                     text = text.replace("    status: new\n", "    status: new  # ask\n", 1)
                     text = text.replace("  - id: ", "  # the editor's note\n  - id: ", 50)
                 if styled:  # block scalars: ruamel.yaml reads and writes those entries
-                    text = text.replace(f"    summary: {SUMMARY}\n",
-                                        f"    summary: |\n      {SUMMARY}\n", 20)
+                    text = text.replace(
+                        f"    summary: {SUMMARY}\n", f"    summary: |\n      {SUMMARY}\n", 20
+                    )
                 if reindented:  # the whole list in another indentation: all ruamel.yaml
                     head, list_start, rest = text.partition("\ncandidates:\n")
                     rest = rest.replace("\n  - ", "\n- ").replace("\n    ", "\n  ")
@@ -123,6 +132,7 @@ def main() -> None:
                 path.write_text(text, encoding="utf-8")
                 draftfile.forget_parsed_entries()  # a run is a new process: a cold read
                 return config
+
             return setup
 
         def refresh(config: object, items: list[Candidate]) -> None:
@@ -130,36 +140,75 @@ def main() -> None:
             window = draft.issue_window(config, ISSUE)
             draft.refresh_draft(config, window, items, health=HEALTH, now=NOW)
 
-        rows.append(("create draft, 5,000 candidates", timed(
-            args.repeat, fresh, lambda c: refresh(c, first)), 1000))
-        rows.append(("refresh draft, 5,000 known + 100 new", timed(
-            args.repeat, existing(), lambda c: refresh(c, rerun)), 1000))
-        rows.append(("set_status on a 5,000-candidate draft", timed(
-            args.repeat, existing(),
-            lambda c: draft.set_status(c, ISSUE, {"b000010": "picked"}, now=NOW)), 1000))
-        rows.append(("refresh, 5,000 + 100 new, editor comments in the list", timed(
-            args.repeat, existing(comment=True), lambda c: refresh(c, rerun)), 1000))
-        rows.append(("refresh, 5,000 + 100 new, 20 entries in block style", timed(
-            args.repeat, existing(styled=True), lambda c: refresh(c, rerun)), 1000))
+        rows.append(
+            (
+                "create draft, 5,000 candidates",
+                timed(args.repeat, fresh, lambda c: refresh(c, first)),
+                1000,
+            )
+        )
+        rows.append(
+            (
+                "refresh draft, 5,000 known + 100 new",
+                timed(args.repeat, existing(), lambda c: refresh(c, rerun)),
+                1000,
+            )
+        )
+        rows.append(
+            (
+                "set_status on a 5,000-candidate draft",
+                timed(
+                    args.repeat,
+                    existing(),
+                    lambda c: draft.set_status(c, ISSUE, {"b000010": "picked"}, now=NOW),
+                ),
+                1000,
+            )
+        )
+        rows.append(
+            (
+                "refresh, 5,000 + 100 new, editor comments in the list",
+                timed(args.repeat, existing(comment=True), lambda c: refresh(c, rerun)),
+                1000,
+            )
+        )
+        rows.append(
+            (
+                "refresh, 5,000 + 100 new, 20 entries in block style",
+                timed(args.repeat, existing(styled=True), lambda c: refresh(c, rerun)),
+                1000,
+            )
+        )
         if args.slow:
-            rows.append(("refresh, 5,000, whole list re-indented (ruamel)", timed(
-                1, existing(reindented=True), lambda c: refresh(c, rerun)), 0))
+            rows.append(
+                (
+                    "refresh, 5,000, whole list re-indented (ruamel)",
+                    timed(1, existing(reindented=True), lambda c: refresh(c, rerun)),
+                    0,
+                )
+            )
 
         for count in (300, 5000):
+
             def small(count: int = count) -> preview.Preview:
                 config = project(base / f"p{next(counter)}")
                 window = draft.issue_window(config, ISSUE)
                 draft.refresh_draft(config, window, first[:count], health=HEALTH, now=NOW)
                 path = draft.draft_path(config, ISSUE)
-                path.write_text(path.read_text(encoding="utf-8").replace("stories: []\n",
-                                                                         STORIES),
-                                encoding="utf-8")
+                path.write_text(
+                    path.read_text(encoding="utf-8").replace("stories: []\n", STORIES),
+                    encoding="utf-8",
+                )
                 live = preview.Preview(config, ISSUE, clock=lambda: NOW)
                 live.state()
                 live.page()
                 # The editor saves: one headline changes.
-                path.write_text(path.read_text(encoding="utf-8").replace(
-                    "shipbuilding step 3", "shipyard step 3"), encoding="utf-8")
+                path.write_text(
+                    path.read_text(encoding="utf-8").replace(
+                        "shipbuilding step 3", "shipyard step 3"
+                    ),
+                    encoding="utf-8",
+                )
                 return live
 
             def rerender(live: object) -> None:
@@ -180,10 +229,20 @@ def main() -> None:
                 assert state.error is None and state.candidates[0].status != "", state.error
                 live.page()
 
-            rows.append((f"preview re-render, story edited, {count:,} candidates",
-                         timed(args.repeat, small, rerender), 300))
-            rows.append((f"preview re-render, status changed, {count:,} candidates",
-                         timed(args.repeat, picked, rerender_picked), 300))
+            rows.append(
+                (
+                    f"preview re-render, story edited, {count:,} candidates",
+                    timed(args.repeat, small, rerender),
+                    300,
+                )
+            )
+            rows.append(
+                (
+                    f"preview re-render, status changed, {count:,} candidates",
+                    timed(args.repeat, picked, rerender_picked),
+                    300,
+                )
+            )
 
     width = max(len(name) for name, _, _ in rows)
     print(f"{'benchmark':<{width}}  {'best ms':>8}  {'median ms':>9}  {'target':>8}")

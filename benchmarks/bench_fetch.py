@@ -57,9 +57,15 @@ def peer_digest(urls: list[str], state: Path) -> dict:
         elapsed = time.perf_counter() - started
         items = store.count_items()
     ok = run.count("fetched") + run.count("not_modified") + run.count("unchanged")
-    return {"seconds": elapsed, "ok_feeds": ok, "items": items,
-            "outcomes": {o: run.count(o) for o in ("fetched", "not_modified", "unchanged",
-                                                   "failed", "skipped", "gone")}}
+    return {
+        "seconds": elapsed,
+        "ok_feeds": ok,
+        "items": items,
+        "outcomes": {
+            o: run.count(o)
+            for o in ("fetched", "not_modified", "unchanged", "failed", "skipped", "gone")
+        },
+    }
 
 
 def _settings() -> object:
@@ -85,6 +91,7 @@ def peer_reference(urls: list[str], state: Path) -> dict:
         limit = asyncio.Semaphore(_settings().concurrency)
         timeout = httpx.Timeout(10.0, connect=10.0)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+
             async def one(url: str) -> int:
                 try:
                     async with limit:
@@ -128,8 +135,12 @@ def peer_sequential(urls: list[str], state: Path) -> dict:
     return {"seconds": time.perf_counter() - started, "ok_feeds": ok, "items": items}
 
 
-PEERS = {"digest": peer_digest, "reference": peer_reference, "reader": peer_reader,
-         "sequential": peer_sequential}
+PEERS = {
+    "digest": peer_digest,
+    "reference": peer_reference,
+    "reader": peer_reader,
+    "sequential": peer_sequential,
+}
 
 
 # -- the harness ------------------------------------------------------------------------------
@@ -140,9 +151,21 @@ class Server:
 
     def __init__(self, feeds: int, items: int, failing: float = 0.0) -> None:
         self.proc = subprocess.Popen(
-            [PYTHON, str(HERE / "feedserver.py"), "--feeds", str(feeds), "--items", str(items),
-             "--failing", str(failing), "--hosts", str(min(250, max(1, feeds // 4)))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [
+                PYTHON,
+                str(HERE / "feedserver.py"),
+                "--feeds",
+                str(feeds),
+                "--items",
+                str(items),
+                "--failing",
+                str(failing),
+                "--hosts",
+                str(min(250, max(1, feeds // 4))),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
         self.urls: list[str] = json.loads(self.proc.stdout.readline())["urls"]
@@ -192,9 +215,19 @@ def run_peer(name: str, server: Server, state: Path) -> Measure:
     server.command("reset")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [PYTHON, str(Path(__file__).resolve()), "--peer", name, "--urls", str(urls_file),
-         "--state", str(state)],
-        stdout=subprocess.PIPE, text=True, env=env,
+        [
+            PYTHON,
+            str(Path(__file__).resolve()),
+            "--peer",
+            name,
+            "--urls",
+            str(urls_file),
+            "--state",
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     peak = 0
     done = threading.Event()
@@ -214,12 +247,25 @@ def run_peer(name: str, server: Server, state: Path) -> Measure:
         raise SystemExit(f"peer {name} failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
     sent = server.command("stats")["bytes_sent"]
-    return Measure(result["seconds"], sent, peak, result["ok_feeds"], result["items"],
-                   result.get("outcomes", {}))
+    return Measure(
+        result["seconds"],
+        sent,
+        peak,
+        result["ok_feeds"],
+        result["items"],
+        result.get("outcomes", {}),
+    )
 
 
-def timed(name: str, feeds: int, items: int, repeat: int, *, second_run: bool = False,
-          failing: float = 0.0) -> tuple[list[Measure], list[Measure]]:
+def timed(
+    name: str,
+    feeds: int,
+    items: int,
+    repeat: int,
+    *,
+    second_run: bool = False,
+    failing: float = 0.0,
+) -> tuple[list[Measure], list[Measure]]:
     """`repeat` fresh first runs (and, if asked, a second run over the same state each time)."""
     firsts, seconds = [], []
     for _ in range(repeat):
@@ -238,14 +284,33 @@ def row(label: str, peer: str, runs: list[Measure], note: str = "") -> str:
     times = [m.seconds for m in runs]
     best, median = min(times), statistics.median(times)
     last = runs[-1]
-    return (f"| {label:<26} | {peer:<10} | {best:7.2f} | {median:7.2f} | "
-            f"{last.bytes_sent / 1e6:9.2f} | {max(m.peak_rss for m in runs) / 1e6:8.0f} | "
-            f"{last.ok_feeds:5d} | {last.items:7d} | {note}")
+    return (
+        f"| {label:<26} | {peer:<10} | {best:7.2f} | {median:7.2f} | "
+        f"{last.bytes_sent / 1e6:9.2f} | {max(m.peak_rss for m in runs) / 1e6:8.0f} | "
+        f"{last.ok_feeds:5d} | {last.items:7d} | {note}"
+    )
 
 
-HEADER = ("| scenario                   | peer       | best s  | median s| MB served | peak MB  |"
-          " feeds | items   | note\n|" + "-" * 28 + "|" + "-" * 12 + "|" + "-" * 9 + "|"
-          + "-" * 9 + "|" + "-" * 11 + "|" + "-" * 10 + "|" + "-" * 7 + "|" + "-" * 9 + "|---")
+HEADER = (
+    "| scenario                   | peer       | best s  | median s| MB served | peak MB  |"
+    " feeds | items   | note\n|"
+    + "-" * 28
+    + "|"
+    + "-" * 12
+    + "|"
+    + "-" * 9
+    + "|"
+    + "-" * 9
+    + "|"
+    + "-" * 11
+    + "|"
+    + "-" * 10
+    + "|"
+    + "-" * 7
+    + "|"
+    + "-" * 9
+    + "|---"
+)
 
 
 def main() -> None:
@@ -284,8 +349,9 @@ def main() -> None:
             for peer in peers:
                 if peer == "sequential" and (round_ or args.quick or feeds > 200):
                     continue
-                firsts, seconds = timed(peer, feeds, items, 1,
-                                        second_run=peer in ("digest", "reader"))
+                firsts, seconds = timed(
+                    peer, feeds, items, 1, second_run=peer in ("digest", "reader")
+                )
                 runs[peer][0].extend(firsts)
                 runs[peer][1].extend(seconds)
         best = {p: min(m.seconds for m in r[0]) for p, r in runs.items() if r[0]}
@@ -301,17 +367,34 @@ def main() -> None:
             if seconds:
                 share = seconds[-1].bytes_sent / max(1, firsts[-1].bytes_sent)
                 outcome = seconds[-1].extra
-                detail = (f"{share:.1%} of first-run bytes"
-                          + (f"; 304 {outcome.get('not_modified', 0)}, hash-skipped "
-                             f"{outcome.get('unchanged', 0)}" if outcome else ""))
+                detail = f"{share:.1%} of first-run bytes" + (
+                    f"; 304 {outcome.get('not_modified', 0)}, hash-skipped "
+                    f"{outcome.get('unchanged', 0)}"
+                    if outcome
+                    else ""
+                )
                 print(row(f"{label} second run", peer, seconds, detail), flush=True)
     if "digest" in peers and not args.sizes:
         firsts, seconds = timed("digest", 200, 50, 1, second_run=True, failing=0.1)
         outcome = firsts[0].extra
-        print(row("200 x 50, 10% failing", "digest", firsts,
-                  f"failed {outcome.get('failed', 0)}; read timeout 10 s"), flush=True)
-        print(row("  ... second run", "digest", seconds,
-                  f"skipped {seconds[0].extra.get('skipped', 0)}"), flush=True)
+        print(
+            row(
+                "200 x 50, 10% failing",
+                "digest",
+                firsts,
+                f"failed {outcome.get('failed', 0)}; read timeout 10 s",
+            ),
+            flush=True,
+        )
+        print(
+            row(
+                "  ... second run",
+                "digest",
+                seconds,
+                f"skipped {seconds[0].extra.get('skipped', 0)}",
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

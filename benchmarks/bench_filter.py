@@ -55,8 +55,11 @@ def load_eval(path: Path = EVAL, now: datetime = NOW) -> list[Labelled]:
     rng = random.Random(4)
     story_time: dict[str, datetime] = {}
     rows = []
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln
+        for ln in path.read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     for n, line in enumerate(lines[1:], start=1):
         label, lang, story, title, *rest = line.split("\t")
         summary = rest[0] if rest else ""
@@ -65,9 +68,16 @@ def load_eval(path: Path = EVAL, now: datetime = NOW) -> list[Labelled]:
             published = base + timedelta(hours=rng.uniform(0, 10))
         else:
             published = now - timedelta(hours=rng.uniform(1, 330))
-        item = Item(id=f"eval-{n}", feed=f"outlet-{n % 17}", url=f"https://example.org/{n}",
-                    title=title, summary=summary, published=published,
-                    lang="ja" if lang == "ja" else "en", kind="press")
+        item = Item(
+            id=f"eval-{n}",
+            feed=f"outlet-{n % 17}",
+            url=f"https://example.org/{n}",
+            title=title,
+            summary=summary,
+            published=published,
+            lang="ja" if lang == "ja" else "en",
+            kind="press",
+        )
         rows.append(Labelled(item, label == "1", None if story == "-" else story))
     return rows
 
@@ -85,9 +95,18 @@ def real_feed_items() -> list[Item]:
         parsed = feedparser.parse(path.read_bytes())
         for n, entry in enumerate(parsed.entries):
             summary = _strip_tags(entry.get("summary", ""))
-            items.append(Item(id=f"{path.stem}-{n}", feed=path.stem, url=entry.get("link", ""),
-                              title=entry.get("title", ""), summary=summary, published=NOW,
-                              lang="en", kind="press"))
+            items.append(
+                Item(
+                    id=f"{path.stem}-{n}",
+                    feed=path.stem,
+                    url=entry.get("link", ""),
+                    title=entry.get("title", ""),
+                    summary=summary,
+                    published=NOW,
+                    lang="en",
+                    kind="press",
+                )
+            )
     return items
 
 
@@ -115,8 +134,12 @@ def quality(rules: Rules, rows: list[Labelled], show_errors: bool) -> dict[str, 
             counts[2] += 1
             if show_errors:
                 print(f"  MISSED          {row.item.title}")
-    figures = {"precision": tp / max(1, tp + fp), "recall": tp / max(1, tp + fn),
-               "items": len(rows), "positives": tp + fn}
+    figures = {
+        "precision": tp / max(1, tp + fp),
+        "recall": tp / max(1, tp + fn),
+        "items": len(rows),
+        "positives": tp + fn,
+    }
     for lang, (t, f, n) in sorted(by_lang.items()):
         figures[f"precision_{lang}"] = t / max(1, t + f)
         figures[f"recall_{lang}"] = t / max(1, t + n)
@@ -160,8 +183,14 @@ def scale(items: list[Item], n: int, seed: int) -> list[Item]:
     out = []
     for i in range(n):
         base = items[i % len(items)]
-        out.append(replace(base, id=f"x{i}", feed=f"outlet-{rng.randrange(40)}",
-                           published=NOW - timedelta(hours=rng.uniform(0, 336))))
+        out.append(
+            replace(
+                base,
+                id=f"x{i}",
+                feed=f"outlet-{rng.randrange(40)}",
+                published=NOW - timedelta(hours=rng.uniform(0, 336)),
+            )
+        )
     return out
 
 
@@ -207,8 +236,10 @@ def main() -> None:
             m.relevant_evidence(item, now=NOW)
 
     positives = [matcher.evidence(r.item, now=NOW) for r in rows if r.alliance]
-    twenty_k = [matcher.evidence(i, now=NOW) for i in scale(
-        [e.scored.item for e in positives] + [r.item for r in rows], 20_000, seed=2)]
+    twenty_k = [
+        matcher.evidence(i, now=NOW)
+        for i in scale([e.scored.item for e in positives] + [r.item for r in rows], 20_000, seed=2)
+    ]
 
     def decide_stream() -> None:
         m = compile_rules(rules)
@@ -219,6 +250,7 @@ def main() -> None:
     decide_5 = timed(decide_stream, args.repeat)
     score = timed(score_all, args.repeat)
     clustering = timed(lambda: cluster_stories(twenty_k, rules), args.repeat)
+
     def compile_cold() -> None:
         re.purge()  # no help from the regex cache: a fresh process compiles everything
         compile_rules.__wrapped__(rules)
@@ -230,8 +262,12 @@ def main() -> None:
     print(f"{'labelled items (alliance)':<44}{q['items']:>8} ({q['positives']})")
     for key in ("precision", "recall", "precision_en", "recall_en", "precision_ja", "recall_ja"):
         print(f"{key:<44}{q[key]:>12.3f}")
-    for name, figures in (("held-out", h), ("held-out 2", h2), ("held-out 3", h3),
-                          ("review cases", hr)):
+    for name, figures in (
+        ("held-out", h),
+        ("held-out 2", h2),
+        ("held-out 3", h3),
+        ("review cases", hr),
+    ):
         print(f"{name + ' items (alliance)':<44}{figures['items']:>8} ({figures['positives']})")
         for key in ("precision", "recall"):
             print(f"{name + ' ' + key:<44}{figures[key]:>12.3f}")
@@ -243,10 +279,12 @@ def main() -> None:
     print(f"{'compile rules, best (ms)':<44}{compile_best * 1000:>12.1f}")
     print(f"{'(times: wall best / wall median / CPU best)':<44}")
     relevant_share = sum(1 for r in rows if r.alliance) / len(pool)
-    for name, (best, median, cpu) in ((f"decide 100,000 ({relevant_share:.0%} alliance)", decide),
-                                     ("decide 100,000 (5% alliance)", decide_5),
-                                     ("score 100,000 items with reasons", score),
-                                     ("cluster 20,000 relevant items", clustering)):
+    for name, (best, median, cpu) in (
+        (f"decide 100,000 ({relevant_share:.0%} alliance)", decide),
+        ("decide 100,000 (5% alliance)", decide_5),
+        ("score 100,000 items with reasons", score),
+        ("cluster 20,000 relevant items", clustering),
+    ):
         print(f"{name + ' (s)':<44}{best:>6.2f} / {median:.2f} / {cpu:.2f}")
 
 

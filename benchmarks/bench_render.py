@@ -53,13 +53,24 @@ def main() -> None:
         ("mjml2html", lambda: mjml.mjml2html(source, fonts={})),
         ("css-inline", lambda: render.inline_css(compiled)),
         ("text part", lambda: render.render_text(view)),
-        ("MIME message", lambda: render.build_message(
-            view.subject, html, text, config, now=NOW, message_id="<x@y>",
-            unsubscribe_url=view.unsubscribe_url)),
+        (
+            "MIME message",
+            lambda: render.build_message(
+                view.subject,
+                html,
+                text,
+                config,
+                now=NOW,
+                message_id="<x@y>",
+                unsubscribe_url=view.unsubscribe_url,
+            ),
+        ),
         ("render_issue (all)", lambda: render.render_issue(issue, config, now=NOW)),
     ]
-    print(f"{args.stories} stories, HTML {len(html.encode()):,} bytes, "
-          f"text {len(text.encode()):,} bytes; {args.repeat} repeats")
+    print(
+        f"{args.stories} stories, HTML {len(html.encode()):,} bytes, "
+        f"text {len(text.encode()):,} bytes; {args.repeat} repeats"
+    )
     print(f"{'stage':<22}{'best ms':>10}{'median ms':>11}")
     times: list[float] = []
     for name, fn in stages:

@@ -50,7 +50,8 @@ class Sink:
 
 def project(root: Path, port: int) -> Path:
     root.mkdir(parents=True)
-    (root / "feeds.yaml").write_text(f"""\
+    (root / "feeds.yaml").write_text(
+        f"""\
 digest:
   unsubscribe_url: "https://spfusa.org/alliance-digest/unsubscribe?token={{token}}"
 feeds:
@@ -62,17 +63,31 @@ smtp:
   security: none
   username_env: BENCH_NO_SUCH_USER
   rate_per_minute: 100000000
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     config = load_config(root)
-    stories = tuple(IssueStory(
-        headline=f"Story {n}: ministers agree on alliance step {n}",
-        body="The two governments agreed to deepen cooperation. " * 6,
-        sources=(SourceLink("NHK", f"https://www3.nhk.or.jp/news/{n}.html"),),
-        section="Defense", anchor=f"story-{n}") for n in range(12))
-    issue = Issue(date=ISSUE, title="US-Japan Alliance Digest Vol 4.23", volume=4, number=23,
-                  stories=stories, preheader="Ministers agree")
-    render.write_rendered(render.render_issue(issue, config, now=NOW),
-                          config.issues_dir / ISSUE.isoformat())
+    stories = tuple(
+        IssueStory(
+            headline=f"Story {n}: ministers agree on alliance step {n}",
+            body="The two governments agreed to deepen cooperation. " * 6,
+            sources=(SourceLink("NHK", f"https://www3.nhk.or.jp/news/{n}.html"),),
+            section="Defense",
+            anchor=f"story-{n}",
+        )
+        for n in range(12)
+    )
+    issue = Issue(
+        date=ISSUE,
+        title="US-Japan Alliance Digest Vol 4.23",
+        volume=4,
+        number=23,
+        stories=stories,
+        preheader="Ministers agree",
+    )
+    render.write_rendered(
+        render.render_issue(issue, config, now=NOW), config.issues_dir / ISSUE.isoformat()
+    )
     return root
 
 
@@ -94,14 +109,17 @@ def main() -> None:
         base_dir = project(work / "base", port)
         eml = (base_dir / "issues" / ISSUE.isoformat() / "email.eml").read_bytes()
         csv_path = work / "subscribers.csv"
-        csv_path.write_text("email\n" + "".join(
-            f"reader{n:05d}@example.net\n" for n in range(args.recipients)), encoding="utf-8")
+        csv_path.write_text(
+            "email\n" + "".join(f"reader{n:05d}@example.net\n" for n in range(args.recipients)),
+            encoding="utf-8",
+        )
         template = load_config(base_dir).digest.unsubscribe_url
         for repeat in range(args.repeats):
             started = time.perf_counter()
             for n in range(200):
-                personalize(eml, Recipient(f"r{n}@example.net", "", f"t{n}"),
-                            template=template, now=NOW).as_bytes()
+                personalize(
+                    eml, Recipient(f"r{n}@example.net", "", f"t{n}"), template=template, now=NOW
+                ).as_bytes()
             figures["personalize"].append((time.perf_counter() - started) / 200 * 1000)
 
             run_dir = work / f"run{repeat}"
@@ -122,15 +140,16 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     size_kb = len(eml) / 1024
-    print(f"issue .eml: {size_kb:.0f} KiB; {args.recipients} recipients; "
-          f"{args.repeats} repeats")
+    print(f"issue .eml: {size_kb:.0f} KiB; {args.recipients} recipients; {args.repeats} repeats")
     print(f"{'figure':<14}{'best':>12}{'median':>12}  unit")
     units = {"personalize": "ms/message", "list send": "s/list", "resume": "s/list"}
     for name, values in figures.items():
         print(f"{name:<14}{min(values):>12.3f}{statistics.median(values):>12.3f}  {units[name]}")
     best = min(figures["list send"])
-    print(f"list send throughput (best): {args.recipients / best:.0f} messages/s "
-          f"= {args.recipients / best * 60:.0f}/min (smtp.rate_per_minute default 60)")
+    print(
+        f"list send throughput (best): {args.recipients / best:.0f} messages/s "
+        f"= {args.recipients / best * 60:.0f}/min (smtp.rate_per_minute default 60)"
+    )
 
 
 if __name__ == "__main__":

@@ -140,8 +140,9 @@ class FeedServer:
             with contextlib.suppress(RuntimeError):
                 writer.close()
 
-    async def _respond(self, path: str, headers: dict[str, str],
-                       writer: asyncio.StreamWriter) -> bool:
+    async def _respond(
+        self, path: str, headers: dict[str, str], writer: asyncio.StreamWriter
+    ) -> bool:
         with self._lock:
             count = self.stats.requests.get(path, 0) + 1
             self.stats.requests[path] = count
@@ -180,8 +181,11 @@ class FeedServer:
             extra["Last-Modified"] = route.last_modified
         if route.conditional and (
             (route.etag and headers.get("if-none-match") == tag)
-            or (not route.etag and route.last_modified
-                and headers.get("if-modified-since") == route.last_modified)
+            or (
+                not route.etag
+                and route.last_modified
+                and headers.get("if-modified-since") == route.last_modified
+            )
         ):
             return await self._send(writer, path, 304, extra, b"")
         body = route.body
@@ -195,12 +199,20 @@ class FeedServer:
             extra["Content-Encoding"] = "gzip"
         return await self._send(writer, path, 200, extra, body)
 
-    async def _send(self, writer: asyncio.StreamWriter, path: str, status: int,
-                    headers: dict[str, str], body: bytes) -> bool:
+    async def _send(
+        self,
+        writer: asyncio.StreamWriter,
+        path: str,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> bool:
         with self._lock:
             self.stats.statuses.setdefault(path, []).append(status)
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
-                 f"Content-Length: {len(body)}"]
+        lines = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+            f"Content-Length: {len(body)}",
+        ]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         writer.write(data)
@@ -212,8 +224,10 @@ class FeedServer:
     async def _stream_huge(self, writer: asyncio.StreamWriter, path: str, route: Route) -> None:
         with self._lock:
             self.stats.statuses.setdefault(path, []).append(200)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                     b"Connection: close\r\n\r\n<rss><channel>")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+            b"Connection: close\r\n\r\n<rss><channel>"
+        )
         chunk = b"<!-- " + b"x" * 65_000 + b" -->"
         sent = 0
         while sent < route.huge_bytes:
@@ -224,9 +238,18 @@ class FeedServer:
                 self.stats.bytes_sent += len(chunk)
 
 
-_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
-            308: "Permanent Redirect", 404: "Not Found", 410: "Gone", 429: "Too Many Requests",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    304: "Not Modified",
+    308: "Permanent Redirect",
+    404: "Not Found",
+    410: "Gone",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def rss_feed(
@@ -245,22 +268,28 @@ def rss_feed(
     parts = []
     for n in range(items):
         when = start - timedelta(minutes=37 * n)
-        title = (f"同盟ニュース {feed_id} 第{n}報: 日米首脳が会談" if lang == "ja"
-                 else f"Story {n} from {feed_id}: Allies meet on security & trade")
+        title = (
+            f"同盟ニュース {feed_id} 第{n}報: 日米首脳が会談"
+            if lang == "ja"
+            else f"Story {n} from {feed_id}: Allies meet on security & trade"
+        )
         body = " ".join(f"word{(n * 7 + i) % 97}" for i in range(words))
         parts.append(
             "<item>"
             f"<title>{escape(title)}</title>"
             f"<link>{link_base}/{feed_id}/{n}.html?utm_source=rss&amp;utm_medium=feed</link>"
-            f"<guid isPermaLink=\"false\">{feed_id}-{n}</guid>"
+            f'<guid isPermaLink="false">{feed_id}-{n}</guid>'
             f"<description>{escape('<p>' + body + ' <b>bold</b></p>')}</description>"
             + (f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate>" if dated else "")
             + "</item>"
         )
     decl = f'<?xml version="1.0" encoding="{encoding}"?>\n' if declare else ""
-    doc = (f'{decl}<rss version="2.0"><channel><title>Feed {feed_id}</title>'
-           f"<link>{link_base}/{feed_id}/</link><description>generated</description>"
-           + "".join(parts) + "</channel></rss>\n")
+    doc = (
+        f'{decl}<rss version="2.0"><channel><title>Feed {feed_id}</title>'
+        f"<link>{link_base}/{feed_id}/</link><description>generated</description>"
+        + "".join(parts)
+        + "</channel></rss>\n"
+    )
     return doc.encode(encoding)
 
 
@@ -270,7 +299,12 @@ FAILURE_KINDS = ("404", "500", "hang", "malformed", "huge", "redirect_loop")
 
 
 def bench_routes(
-    feeds: int, items: int, *, hosts: int, seed: int, latency: tuple[float, float],
+    feeds: int,
+    items: int,
+    *,
+    hosts: int,
+    seed: int,
+    latency: tuple[float, float],
     failing: float = 0.0,
 ) -> dict[str, Route]:
     """Routes /feed/<i>.xml; every 1/failing-th feed misbehaves in one of FAILURE_KINDS."""
@@ -287,8 +321,9 @@ def bench_routes(
             routes[path] = _failing_route(kind, path, lat)
         else:
             lang = "ja" if i % 4 == 3 else "en"
-            routes[path] = Route(body=rss_feed(f"f{i}", items, lang=lang), latency_s=lat,
-                                 gzip=i % 2 == 0)
+            routes[path] = Route(
+                body=rss_feed(f"f{i}", items, lang=lang), latency_s=lat, gzip=i % 2 == 0
+            )
     return routes
 
 
@@ -300,8 +335,9 @@ def _failing_route(kind: str, path: str, latency: float) -> Route:
     if kind == "hang":
         return Route(mode="hang")
     if kind == "malformed":
-        return Route(body=b"<?xml version='1.0'?><rss><channel><item><title>broken",
-                     latency_s=latency)
+        return Route(
+            body=b"<?xml version='1.0'?><rss><channel><item><title>broken", latency_s=latency
+        )
     if kind == "huge":
         return Route(mode="huge", huge_bytes=50_000_000)
     return Route(mode="redirect_loop", latency_s=latency)
@@ -327,9 +363,14 @@ def main() -> None:
     args = parser.parse_args()
     hosts = bench_hosts(args.hosts)
     server = FeedServer(hosts)
-    server.routes = bench_routes(args.feeds, args.items, hosts=args.hosts, seed=args.seed,
-                                 latency=(args.min_latency, args.max_latency),
-                                 failing=args.failing)
+    server.routes = bench_routes(
+        args.feeds,
+        args.items,
+        hosts=args.hosts,
+        seed=args.seed,
+        latency=(args.min_latency, args.max_latency),
+        failing=args.failing,
+    )
     server.start()
     urls = [server.url(f"/feed/{i}.xml", hosts[i % len(hosts)]) for i in range(args.feeds)]
     print(json.dumps({"port": server.port, "urls": urls}), flush=True)
@@ -337,8 +378,15 @@ def main() -> None:
     for line in sys.stdin:
         command = line.strip()
         if command == "stats":
-            print(json.dumps({"bytes_sent": server.stats.bytes_sent,
-                              "requests": sum(server.stats.requests.values())}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "bytes_sent": server.stats.bytes_sent,
+                        "requests": sum(server.stats.requests.values()),
+                    }
+                ),
+                flush=True,
+            )
         elif command == "reset":
             server.stats = Stats()
             print("{}", flush=True)

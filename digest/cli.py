@@ -294,8 +294,12 @@ def publish(project: Path, issue_date: datetime | None, force: bool, note: str |
     when = _latest_issue_date(config, issue_date)
     if force and not note and sys.stdin.isatty():
         # A correction is shown to readers, so ask for its note rather than fail.
-        note = click.prompt("Correction note shown on the issue's page", default="",
-                            show_default=False) or None
+        note = (
+            click.prompt(
+                "Correction note shown on the issue's page", default="", show_default=False
+            )
+            or None
+        )
     page = pipeline.run_publish(config, when, now=utc_now(), force=force, note=note)
     click.echo(str(page))
 
@@ -338,8 +342,13 @@ def site(project: Path, full: bool) -> None:
     help="Send the issue to every address of this CSV (column `email`).",
 )
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files instead.")
-@click.option("--export", "service", type=click.Choice(["mailchimp", "constantcontact"]),
-              default=None, help="Only write issues/D/email.SERVICE.html to paste into it.")
+@click.option(
+    "--export",
+    "service",
+    type=click.Choice(["mailchimp", "constantcontact"]),
+    default=None,
+    help="Only write issues/D/email.SERVICE.html to paste into it.",
+)
 def send(
     project: Path,
     issue_date: datetime | None,
@@ -380,8 +389,12 @@ def send(
 @main.command()
 @project_option
 @click.option("--list", "list_only", is_flag=True, help="Print the jobs and their next runs.")
-@click.option("--once", type=click.Choice(["fetch", "draft"]), default=None,
-              help="Run one job now and exit (for cron; waits for a running job).")
+@click.option(
+    "--once",
+    type=click.Choice(["fetch", "draft"]),
+    default=None,
+    help="Run one job now and exit (for cron; waits for a running job).",
+)
 def schedule(project: Path, list_only: bool, once: str | None) -> None:
     """Run the unattended job: fetch every few hours, draft on issue days.
 
@@ -410,8 +423,10 @@ def match(project: Path, text: str) -> None:
         digest match "Hegseth and Nakatani agree on missile co-production"
     """
     if not text.strip():
-        raise click.UsageError('nothing to match: give a headline or paragraph, e.g. '
-                               'digest match "Hegseth and Nakatani discuss co-production"')
+        raise click.UsageError(
+            "nothing to match: give a headline or paragraph, e.g. "
+            'digest match "Hegseth and Nakatani discuss co-production"'
+        )
     config = _config(project)
     from digest import report
     from digest.relevance import score as relevance
@@ -419,10 +434,14 @@ def match(project: Path, text: str) -> None:
     scored = relevance.explain(text, config.rules, now=utc_now())
     report.print_match(scored)
     if not scored.reasons:
-        click.echo("  no points: it needs an alliance phrase, or a US-side and a Japan-side word"
-                   " (edit the `rules:` lists of feeds.yaml)")
-    click.echo(f"  (a candidate needs at least {config.rules.min_score:g} points of evidence;"
-               " source, freshness and outlets only rank)")
+        click.echo(
+            "  no points: it needs an alliance phrase, or a US-side and a Japan-side word"
+            " (edit the `rules:` lists of feeds.yaml)"
+        )
+    click.echo(
+        f"  (a candidate needs at least {config.rules.min_score:g} points of evidence;"
+        " source, freshness and outlets only rank)"
+    )
     click.echo("words the rules saw, by list:")
     seen = relevance.compile_rules(config.rules).words_found(text)
     for rule_list, words in seen:

@@ -417,9 +417,12 @@ def _check_feeds(config: Config, raw: Any, reader: _Reader) -> None:
         if message := _http_url(feed.url):
             reader.problem(line, f"feeds[{index}].url", f"{message} (got {feed.url!r})")
         if feed.name in seen:
-            reader.problem(line, f"feeds[{index}].name",
-                           f"{feed.name!r} is already used by feeds[{seen[feed.name]}]; "
-                           "give each feed its own name")
+            reader.problem(
+                line,
+                f"feeds[{index}].name",
+                f"{feed.name!r} is already used by feeds[{seen[feed.name]}]; "
+                "give each feed its own name",
+            )
         seen.setdefault(feed.name, index)
     if not config.feeds:
         reader.problem(None, "feeds", "no feeds listed; add at least one `- name: ... url: ...`")
@@ -431,9 +434,13 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [Problem(str(path), None,
-                              "not found; run `digest demo` for a sample project "
-                              "or pass --project DIR")]
+        return None, [
+            Problem(
+                str(path),
+                None,
+                "not found; run `digest demo` for a sample project or pass --project DIR",
+            )
+        ]
     except UnicodeDecodeError as exc:
         message = f"is not UTF-8 text ({exc.reason}); save it as UTF-8"
         return None, [Problem(str(path), None, message)]
@@ -456,8 +463,11 @@ def _yaml_problem(path: Path, exc: MarkedYAMLError) -> Problem:
     line = mark.line + 1 if mark is not None else None
     column = f", column {mark.column + 1}" if mark is not None else ""
     what = exc.problem or exc.context or "invalid YAML"
-    return Problem(str(path), line,
-                   f"invalid YAML{column}: {what}; check the indentation and quoting on this line")
+    return Problem(
+        str(path),
+        line,
+        f"invalid YAML{column}: {what}; check the indentation and quoting on this line",
+    )
 
 
 def load_config(project_dir: Path) -> Config:

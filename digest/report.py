@@ -97,8 +97,10 @@ def print_status(data: dict[str, Any]) -> None:
     console.print(table)
     for feed in data["feeds"]:
         if feed["moved_to"]:
-            console.print(f"{feed['feed']} moved permanently to {feed['moved_to']}: "
-                          "update its url in feeds.yaml")
+            console.print(
+                f"{feed['feed']} moved permanently to {feed['moved_to']}: "
+                "update its url in feeds.yaml"
+            )
     totals = data["totals"]
     console.print(
         f"{totals['feeds']} feeds, {totals['failing']} failing, "

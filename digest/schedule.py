@@ -112,11 +112,13 @@ def plan_jobs(config: Config, funcs: JobFuncs = JobFuncs()) -> tuple[PlannedJob,
     fetch = PlannedJob(
         id="fetch",
         func=funcs.fetch,
-        trigger=IntervalTrigger(seconds=every.total_seconds(),
-                                jitter=settings.jitter_minutes * 60 or None,
-                                timezone=ZoneInfo(settings.timezone)),
+        trigger=IntervalTrigger(
+            seconds=every.total_seconds(),
+            jitter=settings.jitter_minutes * 60 or None,
+            timezone=ZoneInfo(settings.timezone),
+        ),
         name=f"fetch every {_duration(every)}"
-             + (f" +-{settings.jitter_minutes} min" if settings.jitter_minutes else ""),
+        + (f" +-{settings.jitter_minutes} min" if settings.jitter_minutes else ""),
         misfire_grace_s=grace,
         run_at_start=True,
     )
@@ -158,8 +160,9 @@ def draft_issue_date(config: Config, now: datetime) -> date:
 
     settings = config.schedule
     tz = ZoneInfo(settings.timezone)
-    due = scheduled_run(draft_trigger(settings), now.astimezone(tz),
-                        timedelta(hours=settings.misfire_grace_hours))
+    due = scheduled_run(
+        draft_trigger(settings), now.astimezone(tz), timedelta(hours=settings.misfire_grace_hours)
+    )
     day = (due or now).astimezone(tz).date()
     return draft.next_issue_date(config, day)
 
@@ -204,9 +207,11 @@ def _start_paused(scheduler: Any, config: Config) -> None:
         scheduler.start(paused=True)
     except SQLAlchemyError as exc:
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise StoreError(f"cannot open the scheduler's job store ({why}); move the file aside "
-                         "and start again: the jobs are planned anew from feeds.yaml",
-                         path=config.state_dir / JOBSTORE_NAME) from exc
+        raise StoreError(
+            f"cannot open the scheduler's job store ({why}); move the file aside "
+            "and start again: the jobs are planned anew from feeds.yaml",
+            path=config.state_dir / JOBSTORE_NAME,
+        ) from exc
 
 
 def sync_jobs(scheduler: Any, config: Config, plan: tuple[PlannedJob, ...]) -> None:
@@ -218,20 +223,31 @@ def sync_jobs(scheduler: Any, config: Config, plan: tuple[PlannedJob, ...]) -> N
             job.remove()
     for planned in plan:
         stored = scheduler.get_job(planned.id)
-        if (stored is not None and stored.func_ref == planned.func
-                and type(stored.trigger) is type(planned.trigger)
-                and tuple(stored.args) == (project,) and stored.name == planned.name
-                and stored.misfire_grace_time == planned.misfire_grace_s):
+        if (
+            stored is not None
+            and stored.func_ref == planned.func
+            and type(stored.trigger) is type(planned.trigger)
+            and tuple(stored.args) == (project,)
+            and stored.name == planned.name
+            and stored.misfire_grace_time == planned.misfire_grace_s
+        ):
             continue
         first = {"next_run_time": datetime.now(UTC)} if planned.run_at_start else {}
-        scheduler.add_job(planned.func, trigger=planned.trigger, args=(project,),
-                          id=planned.id, name=planned.name,
-                          misfire_grace_time=planned.misfire_grace_s, replace_existing=True,
-                          **first)
+        scheduler.add_job(
+            planned.func,
+            trigger=planned.trigger,
+            args=(project,),
+            id=planned.id,
+            name=planned.name,
+            misfire_grace_time=planned.misfire_grace_s,
+            replace_existing=True,
+            **first,
+        )
 
 
-def list_jobs(config: Config, funcs: JobFuncs = JobFuncs(), *,
-              now: datetime | None = None) -> tuple[JobRow, ...]:
+def list_jobs(
+    config: Config, funcs: JobFuncs = JobFuncs(), *, now: datetime | None = None
+) -> tuple[JobRow, ...]:
     """The planned jobs with their next run: the stored one if the scheduler has run before."""
     now = now or datetime.now(UTC)
     plan = plan_jobs(config, funcs)
@@ -240,8 +256,11 @@ def list_jobs(config: Config, funcs: JobFuncs = JobFuncs(), *,
         scheduler = _scheduler(config)
         _start_paused(scheduler, config)
         try:
-            stored = {job.id: job.next_run_time for job in scheduler.get_jobs()
-                      if job.name in {p.name for p in plan}}
+            stored = {
+                job.id: job.next_run_time
+                for job in scheduler.get_jobs()
+                if job.name in {p.name for p in plan}
+            }
         finally:
             scheduler.shutdown(wait=False)
     rows = []
@@ -267,8 +286,7 @@ def format_job_list(rows: tuple[JobRow, ...], tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def run_scheduler(config: Config, *, list_only: bool = False,
-                  funcs: JobFuncs = JobFuncs()) -> int:
+def run_scheduler(config: Config, *, list_only: bool = False, funcs: JobFuncs = JobFuncs()) -> int:
     """Run the jobs until SIGTERM or SIGINT (exit status 0), or print them with `list_only`.
 
     Raises LockBusy when another scheduler runs on the same project.
@@ -279,8 +297,9 @@ def run_scheduler(config: Config, *, list_only: bool = False,
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s: finishing the running job, then stopping",
-                 signal.Signals(signum).name)
+        log.info(
+            "received %s: finishing the running job, then stopping", signal.Signals(signum).name
+        )
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -292,8 +311,9 @@ def run_scheduler(config: Config, *, list_only: bool = False,
     return 0
 
 
-def run_once(config: Config, job: str, *, funcs: JobFuncs = JobFuncs(),
-             wait_s: float = 3600.0) -> int:
+def run_once(
+    config: Config, job: str, *, funcs: JobFuncs = JobFuncs(), wait_s: float = 3600.0
+) -> int:
     """Run one job now, for cron: holds the scheduler lock (waiting up to `wait_s` for a
     running job or scheduler), so runs never overlap. Exit status 1 if the job failed."""
     import importlib
@@ -321,9 +341,13 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
             sync_jobs(scheduler, config, plan)
             scheduler.resume()
             tz = ZoneInfo(config.schedule.timezone)
-            log.info("scheduler started: %s", "; ".join(
-                f"{job.name}, next {_when(job.next_run_time, tz)}"
-                for job in scheduler.get_jobs()))
+            log.info(
+                "scheduler started: %s",
+                "; ".join(
+                    f"{job.name}, next {_when(job.next_run_time, tz)}"
+                    for job in scheduler.get_jobs()
+                ),
+            )
             while not stop.wait(1.0):
                 pass
         finally:
@@ -349,9 +373,13 @@ def _setup_logging() -> None:
 
 
 def _on_missed(event: JobExecutionEvent) -> None:
-    log.warning("%s: the run due %s was missed by more than schedule.misfire_grace_hours; "
-                "it waits for its next time (run `digest %s` to catch up now)",
-                event.job_id, event.scheduled_run_time, event.job_id)
+    log.warning(
+        "%s: the run due %s was missed by more than schedule.misfire_grace_hours; "
+        "it waits for its next time (run `digest %s` to catch up now)",
+        event.job_id,
+        event.scheduled_run_time,
+        event.job_id,
+    )
 
 
 @contextlib.contextmanager
@@ -365,9 +393,11 @@ def scheduler_lock(config: Config, *, wait_s: float = 0.0) -> Iterator[None]:
     except BlockingIOError:
         holder = _read_pid(path)
         who = f" (pid {holder})" if holder else ""
-        raise LockBusy(f"another scheduler is already running on this project{who}; "
-                       "stop it first, or use `digest schedule --list` to see its jobs",
-                       path=path) from None
+        raise LockBusy(
+            f"another scheduler is already running on this project{who}; "
+            "stop it first, or use `digest schedule --list` to see its jobs",
+            path=path,
+        ) from None
 
 
 def _read_pid(path: Path) -> str:
@@ -387,14 +417,24 @@ def fetch_job(project_dir: str) -> bool:
     from digest import pipeline
 
     started = time.monotonic()
-    report = _attempt("fetch", lambda: pipeline.run_fetch(
-        load_config(Path(project_dir)), now=datetime.now(UTC), show_progress=False))
+    report = _attempt(
+        "fetch",
+        lambda: pipeline.run_fetch(
+            load_config(Path(project_dir)), now=datetime.now(UTC), show_progress=False
+        ),
+    )
     if report is None:
         return False
-    outcomes = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome in _OUTCOMES
-                         if (n := report.count(outcome)))
-    log.info("fetch: %d feeds: %s; %d new items (%.1f s)", len(report.feeds),
-             outcomes or "none", report.new_items, time.monotonic() - started)
+    outcomes = ", ".join(
+        f"{n} {outcome.replace('_', ' ')}" for outcome in _OUTCOMES if (n := report.count(outcome))
+    )
+    log.info(
+        "fetch: %d feeds: %s; %d new items (%.1f s)",
+        len(report.feeds),
+        outcomes or "none",
+        report.new_items,
+        time.monotonic() - started,
+    )
     return True
 
 
@@ -416,8 +456,10 @@ def draft_job(project_dir: str) -> bool:
     if done is None:
         return False
     config, now, issue_date, summary = done
-    line = (f"draft {issue_date.isoformat()}: {summary.added} new candidates, "
-            f"{summary.stories} stories, {summary.path}")
+    line = (
+        f"draft {issue_date.isoformat()}: {summary.added} new candidates, "
+        f"{summary.stories} stories, {summary.path}"
+    )
     try:
         notice = draft_notice(config, issue_date, summary, now=now) if config.editors else None
         told = notify_editors(config, notice, now=now)
@@ -451,9 +493,15 @@ class DraftNotice:
     text: str
 
 
-def draft_notice(config: Config, issue_date: date, summary: DraftSummary, *, now: datetime,
-                 top: tuple[tuple[float, str, str], ...] | None = None,
-                 failing: tuple[tuple[str, str], ...] | None = None) -> DraftNotice:
+def draft_notice(
+    config: Config,
+    issue_date: date,
+    summary: DraftSummary,
+    *,
+    now: datetime,
+    top: tuple[tuple[float, str, str], ...] | None = None,
+    failing: tuple[tuple[str, str], ...] | None = None,
+) -> DraftNotice:
     """The notice text: counts, top candidates (score, title, source) and failing feeds.
 
     `top` and `failing` are read from the draft file and the store unless given.
@@ -481,8 +529,9 @@ def draft_notice(config: Config, issue_date: date, summary: DraftSummary, *, now
     return DraftNotice(subject=subject, text="\n".join(lines) + "\n")
 
 
-def top_candidates(draft_path: Path, limit: int = TOP_CANDIDATES
-                   ) -> tuple[tuple[float, str, str], ...]:
+def top_candidates(
+    draft_path: Path, limit: int = TOP_CANDIDATES
+) -> tuple[tuple[float, str, str], ...]:
     """The best-scored candidates of a draft that the editor has not rejected."""
     from digest.editorial import draft
 
@@ -502,8 +551,9 @@ def failing_feeds(config: Config, now: datetime) -> tuple[tuple[str, str], ...]:
             health = store.feed_health(config.feeds, now)
     except Exception:  # a notice without feed health beats no notice
         return ()
-    return tuple((h.feed, h.last_error or ("gone" if h.gone else "failing"))
-                 for h in health if h.failing)
+    return tuple(
+        (h.feed, h.last_error or ("gone" if h.gone else "failing")) for h in health if h.failing
+    )
 
 
 def notify_editors(config: Config, notice: DraftNotice | None, *, now: datetime) -> str:

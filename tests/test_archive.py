@@ -85,8 +85,9 @@ def test_published_json_round_trips_and_keeps_the_simple_story_format(config: Co
 def test_content_hash_follows_content_not_publication_details() -> None:
     issue = make_issue(date(2026, 11, 15), volume=4, number=22, seed=1)
     later = replace(issue, published_at=NOW, corrections=(("2026-12-02", "fixed"),))
-    edited = replace(issue, stories=(replace(issue.stories[0], body="Another text."),
-                                     *issue.stories[1:]))
+    edited = replace(
+        issue, stories=(replace(issue.stories[0], body="Another text."), *issue.stories[1:])
+    )
     assert archive.content_hash(issue) == archive.content_hash(later)
     assert archive.content_hash(issue) != archive.content_hash(edited)
 
@@ -95,8 +96,13 @@ def test_a_correction_keeps_the_first_publication_time() -> None:
     issue = make_issue(date(2026, 11, 15), volume=4, number=22, seed=1)
     first = archive.freeze(issue, now=NOW, today=NOW.date())
     later = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
-    fixed = archive.freeze(issue, now=later, today=later.date(), previous=first,
-                           note="Corrected the date of the 2+2 meeting.")
+    fixed = archive.freeze(
+        issue,
+        now=later,
+        today=later.date(),
+        previous=first,
+        note="Corrected the date of the 2+2 meeting.",
+    )
     assert fixed.published_at == NOW
     assert fixed.updated_at == later
     assert fixed.issue.corrections == (("2026-12-03", "Corrected the date of the 2+2 meeting."),)
@@ -121,9 +127,18 @@ def test_site_has_every_part_and_lists_issues_newest_first(config: Config) -> No
     report = archive.build_site(config, now=NOW)
     site = config.site_dir
     assert report.issues == 3
-    for name in ("index.html", "search.html", "search/2026.js", "feed.xml",
-                 "sitemap.xml", "topics/index.html", "archive/2026.html", "assets/site.css",
-                 "assets/print.css", "assets/search.js"):
+    for name in (
+        "index.html",
+        "search.html",
+        "search/2026.js",
+        "feed.xml",
+        "sitemap.xml",
+        "topics/index.html",
+        "archive/2026.html",
+        "assets/site.css",
+        "assets/print.css",
+        "assets/search.js",
+    ):
         assert (site / name).is_file(), name
     index = (site / "index.html").read_text(encoding="utf-8")
     positions = [index.index(f'href="{i.date.isoformat()}/index.html"') for i in issues]
@@ -205,10 +220,13 @@ def test_a_correction_rewrites_only_the_pages_that_show_that_issue(config: Confi
     before = untouched.stat().st_mtime_ns
     path = archive.published_path(config, issues[1].date)
     previous = archive.read_published(path)
-    edited = replace(issues[1], stories=(replace(issues[1].stories[0], body="Fixed text."),
-                                         *issues[1].stories[1:]))
-    fixed = archive.freeze(edited, now=NOW, today=NOW.date(), previous=previous,
-                           note="Fixed a figure.")
+    edited = replace(
+        issues[1],
+        stories=(replace(issues[1].stories[0], body="Fixed text."), *issues[1].stories[1:]),
+    )
+    fixed = archive.freeze(
+        edited, now=NOW, today=NOW.date(), previous=previous, note="Fixed a figure."
+    )
     path.write_text(archive.published_to_json(fixed), encoding="utf-8")
     report = archive.build_site(config, now=NOW)
     assert "2026-11-01/index.html" in report.written
@@ -300,8 +318,13 @@ def test_a_correction_updates_its_feed_entry_but_keeps_its_id(config: Config) ->
     archive.build_site(config, now=NOW)
     before = feedparser.parse((config.site_dir / "feed.xml").read_bytes()).entries
     path = archive.published_path(config, issues[0].date)
-    fixed = archive.freeze(issues[0], now=NOW, today=NOW.date(),
-                           previous=archive.read_published(path), note="Fixed a <b>name</b>.")
+    fixed = archive.freeze(
+        issues[0],
+        now=NOW,
+        today=NOW.date(),
+        previous=archive.read_published(path),
+        note="Fixed a <b>name</b>.",
+    )
     path.write_text(archive.published_to_json(fixed), encoding="utf-8")
     archive.build_site(config, now=NOW)
     feed = feedparser.parse((config.site_dir / "feed.xml").read_bytes())
@@ -320,7 +343,8 @@ def test_feed_carries_the_newest_issues_only(tmp_path: Path) -> None:
     archive.build_site(config, now=NOW)
     feed = feedparser.parse((config.site_dir / "feed.xml").read_bytes())
     assert [e.link[-11:-1] for e in feed.entries] == [
-        p.issue.date.isoformat() for p in archive.load_published(config)[::-1][:5]]
+        p.issue.date.isoformat() for p in archive.load_published(config)[::-1][:5]
+    ]
 
 
 def test_sitemap_lists_absolute_urls_of_real_pages(config: Config) -> None:
@@ -332,7 +356,7 @@ def test_sitemap_lists_absolute_urls_of_real_pages(config: Config) -> None:
     assert len(locs) >= 3 + 1 + 1
     for loc in locs:
         assert loc.startswith(config.site.base_url)
-        rest = loc[len(config.site.base_url):]
+        rest = loc[len(config.site.base_url) :]
         target = config.site_dir / rest
         assert (target / "index.html" if rest == "" or rest.endswith("/") else target).is_file()
 
@@ -354,8 +378,7 @@ def test_search_index_holds_every_story_with_its_text(config: Config) -> None:
     row = rows[(issues[0].date.isoformat(), story.headline)]
     assert " ".join(story.body.split()) == row[4]
     assert data["issues"][issues[0].date.isoformat()] == issues[0].title
-    assert [r[0] for r in data["stories"]] == sorted((r[0] for r in data["stories"]),
-                                                     reverse=True)
+    assert [r[0] for r in data["stories"]] == sorted((r[0] for r in data["stories"]), reverse=True)
 
 
 def test_search_index_is_split_by_year_so_a_new_issue_rewrites_one_year(config: Config) -> None:
@@ -379,11 +402,21 @@ def test_hostile_text_is_escaped_and_unsafe_links_dropped(config: Config) -> Non
     story = IssueStory(
         headline='Tokyo <script>alert("x")</script> & "allies"',
         body="Line with a control char \x07 and <b>tags</b>.",
-        sources=(SourceLink("Evil", "javascript:alert(1)"),
-                 SourceLink("Good", "https://example.com/a?b=1&c=2")),
-        section="Security", anchor="tokyo <script>")
-    issue = Issue(date=date(2026, 11, 15), title="Vol 4.22", volume=4, number=22,
-                  stories=(story,), preheader="p")
+        sources=(
+            SourceLink("Evil", "javascript:alert(1)"),
+            SourceLink("Good", "https://example.com/a?b=1&c=2"),
+        ),
+        section="Security",
+        anchor="tokyo <script>",
+    )
+    issue = Issue(
+        date=date(2026, 11, 15),
+        title="Vol 4.22",
+        volume=4,
+        number=22,
+        stories=(story,),
+        preheader="p",
+    )
     freeze_to_disk(config, issue)
     archive.build_site(config, now=NOW)
     page = (config.site_dir / "2026-11-15" / "index.html").read_text(encoding="utf-8")
@@ -396,8 +429,12 @@ def test_hostile_text_is_escaped_and_unsafe_links_dropped(config: Config) -> Non
 
 
 def test_no_subscriber_data_or_unsubscribe_token_reaches_the_site(config: Config) -> None:
-    config = replace(config, digest=Identity(
-        unsubscribe_url="https://spfusa.org/alliance-digest/unsubscribe?token={token}"))
+    config = replace(
+        config,
+        digest=Identity(
+            unsubscribe_url="https://spfusa.org/alliance-digest/unsubscribe?token={token}"
+        ),
+    )
     three_issues(config)
     archive.build_site(config, now=NOW)
     for path in config.site_dir.rglob("*"):
@@ -419,7 +456,8 @@ def publishable(config: Config, monkeypatch: pytest.MonkeyPatch) -> tuple[Config
 
 
 def test_publish_freezes_renders_mail_and_builds_the_page(
-        publishable: tuple[Config, Issue]) -> None:
+    publishable: tuple[Config, Issue],
+) -> None:
     config, issue = publishable
     page = archive.publish(config, issue.date, now=NOW)
     assert page == config.site_dir / "2026-12-01" / "index.html"
@@ -433,7 +471,8 @@ def test_publish_freezes_renders_mail_and_builds_the_page(
 
 
 def test_republishing_needs_force_and_a_note_which_the_page_shows(
-        publishable: tuple[Config, Issue]) -> None:
+    publishable: tuple[Config, Issue],
+) -> None:
     config, issue = publishable
     archive.publish(config, issue.date, now=NOW)
     later = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
@@ -446,17 +485,24 @@ def test_republishing_needs_force_and_a_note_which_the_page_shows(
     archive.publish(config, issue.date, now=later, force=True, note="Corrected a name.")
     frozen = archive.read_published(archive.published_path(config, issue.date))
     assert frozen.published_at == NOW
-    assert [(c.date, c.note) for c in frozen.corrections] == [(date(2026, 12, 2),
-                                                              "Corrected a name.")]
+    assert [(c.date, c.note) for c in frozen.corrections] == [
+        (date(2026, 12, 2), "Corrected a name.")
+    ]
     page = (config.site_dir / "2026-12-01" / "index.html").read_text(encoding="utf-8")
     assert "Corrected a name." in page and "2 December 2026" in page
 
 
 def test_publishing_keeps_the_unsubscribe_link_of_the_mail_out_of_the_site(
-        publishable: tuple[Config, Issue]) -> None:
+    publishable: tuple[Config, Issue],
+) -> None:
     config, issue = publishable
-    config = replace(config, digest=replace(
-        config.digest, unsubscribe_url="https://spfusa.org/alliance-digest/unsubscribe?token={token}"))
+    config = replace(
+        config,
+        digest=replace(
+            config.digest,
+            unsubscribe_url="https://spfusa.org/alliance-digest/unsubscribe?token={token}",
+        ),
+    )
     archive.publish(config, issue.date, now=NOW)
     mail = (config.issues_dir / "2026-12-01" / "email.eml").read_bytes().lower()
     assert b"unsubscribe" in mail  # the mail has it: the site must not
@@ -474,15 +520,17 @@ def test_a_note_on_a_first_publication_is_refused(publishable: tuple[Config, Iss
 
 
 def test_a_published_issue_edited_by_hand_stops_the_build_instead_of_changing_silently(
-        publishable: tuple[Config, Issue]) -> None:
+    publishable: tuple[Config, Issue],
+) -> None:
     config, issue = publishable
     archive.publish(config, issue.date, now=NOW)
     path = archive.published_path(config, issue.date)
     page = config.site_dir / "2026-12-01" / "index.html"
     before = page.read_bytes()
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace(issue.stories[0].headline, "A quietly changed headline"),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace(issue.stories[0].headline, "A quietly changed headline"), encoding="utf-8"
+    )
     with pytest.raises(PublishError, match="edited after the issue was published") as caught:
         archive.build_site(config, now=NOW)
     assert caught.value.path == path and "--force --note" in str(caught.value)
@@ -491,8 +539,7 @@ def test_a_published_issue_edited_by_hand_stops_the_build_instead_of_changing_si
     assert archive.build_site(config, now=NOW).written == ()
 
 
-def test_rendering_a_published_issue_again_is_refused(
-        publishable: tuple[Config, Issue]) -> None:
+def test_rendering_a_published_issue_again_is_refused(publishable: tuple[Config, Issue]) -> None:
     from digest import pipeline
 
     config, issue = publishable
@@ -508,8 +555,12 @@ def test_rendering_a_published_issue_again_is_refused(
 
 
 def _with_image(config: Config, image: str) -> Path:
-    issue = replace(make_issue(date(2026, 11, 15), volume=4, number=22, seed=5), image=image,
-                    image_alt="Destroyers in Tokyo Bay", image_credit="Photo: U.S. Navy")
+    issue = replace(
+        make_issue(date(2026, 11, 15), volume=4, number=22, seed=5),
+        image=image,
+        image_alt="Destroyers in Tokyo Bay",
+        image_credit="Photo: U.S. Navy",
+    )
     freeze_to_disk(config, issue)
     archive.build_site(config, now=NOW)
     return config.site_dir / "2026-11-15" / "index.html"
@@ -551,17 +602,20 @@ def test_a_lead_image_path_cannot_leave_the_issue_folder(config: Config) -> None
 def test_publication_date_is_shown_in_the_editors_time_zone(config: Config) -> None:
     # 02:30 UTC on 16 November is still the evening of 15 November in New York.
     late = datetime(2026, 11, 16, 2, 30, tzinfo=UTC)
-    freeze_to_disk(config, make_issue(date(2026, 11, 15), volume=4, number=22, seed=5),
-                   now=late)
+    freeze_to_disk(config, make_issue(date(2026, 11, 15), volume=4, number=22, seed=5), now=late)
     archive.build_site(config, now=NOW)
     page = (config.site_dir / "2026-11-15" / "index.html").read_text(encoding="utf-8")
     assert "published <time" in page and ">15 November 2026</time></p>" in page
 
 
 def test_japanese_stories_are_marked_as_japanese_in_an_english_site(config: Config) -> None:
-    story = IssueStory(headline="日米首脳が電話会談", body="両首脳は同盟の強化を確認した。",
-                       sources=(SourceLink("NHK", "https://www3.nhk.or.jp/news/"),),
-                       section="Diplomacy", anchor="call")
+    story = IssueStory(
+        headline="日米首脳が電話会談",
+        body="両首脳は同盟の強化を確認した。",
+        sources=(SourceLink("NHK", "https://www3.nhk.or.jp/news/"),),
+        section="Diplomacy",
+        anchor="call",
+    )
     english = make_issue(date(2026, 11, 15), volume=4, number=22, seed=5)
     freeze_to_disk(config, replace(english, stories=(story, *english.stories)))
     archive.build_site(config, now=NOW)
@@ -585,13 +639,32 @@ def test_an_empty_archive_still_builds_a_valid_site(config: Config) -> None:
 
 
 def test_odd_issues_build_japanese_sections_empty_issues_and_sourceless_stories(
-        config: Config) -> None:
-    story = IssueStory(headline="防衛費の増額", body="政府は防衛費を増やす方針を示した。",
-                       sources=(), section="安全保障", anchor="")
-    freeze_to_disk(config, Issue(date=date(2026, 11, 1), title="Vol 4.21", volume=4, number=21,
-                                 stories=(story,), preheader=""))
-    freeze_to_disk(config, Issue(date=date(2026, 11, 15), title="Vol 4.22", volume=4, number=22,
-                                 stories=(), preheader=""))
+    config: Config,
+) -> None:
+    story = IssueStory(
+        headline="防衛費の増額",
+        body="政府は防衛費を増やす方針を示した。",
+        sources=(),
+        section="安全保障",
+        anchor="",
+    )
+    freeze_to_disk(
+        config,
+        Issue(
+            date=date(2026, 11, 1),
+            title="Vol 4.21",
+            volume=4,
+            number=21,
+            stories=(story,),
+            preheader="",
+        ),
+    )
+    freeze_to_disk(
+        config,
+        Issue(
+            date=date(2026, 11, 15), title="Vol 4.22", volume=4, number=22, stories=(), preheader=""
+        ),
+    )
     archive.build_site(config, now=NOW)
     page = (config.site_dir / "2026-11-01" / "index.html").read_text(encoding="utf-8")
     assert 'id="story-1"' in page and "Sources:" not in page

@@ -34,8 +34,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def publish(project: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["publish", "--project", str(project),
-                                       "--date", "2026-12-01", *args])
+    result = CliRunner().invoke(
+        main, ["publish", "--project", str(project), "--date", "2026-12-01", *args]
+    )
     return result.exit_code, result.output
 
 

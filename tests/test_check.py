@@ -13,8 +13,10 @@ from test_draft import ISSUE, NOW, cand, make_config, refresh
 from digest.config import Config
 from digest.editorial import check, draft
 
-LONG = "Japan and the United States agree to expand joint production of air defense " \
-       "interceptors in a landmark deal"
+LONG = (
+    "Japan and the United States agree to expand joint production of air defense "
+    "interceptors in a landmark deal"
+)
 WORDS_60 = " ".join(["word"] * 60)
 
 
@@ -36,17 +38,25 @@ def _line_of(path: Path, needle: str) -> int:
 
 
 def _found(problems: list, path: Path, needle: str) -> list[tuple[int | None, str, str]]:
-    return [(p.line, p.severity, p.message) for p in problems
-            if needle in p.message and p.path == str(path)]
+    return [
+        (p.line, p.severity, p.message)
+        for p in problems
+        if needle in p.message and p.path == str(path)
+    ]
 
 
 def test_every_kind_of_problem_is_listed_with_its_line(config: Config) -> None:
     refresh(config, [cand(1), cand(2), cand(3)])
     published = config.issues_dir / "2026-11-01"
     published.mkdir(parents=True)
-    (published / "published.json").write_text(json.dumps(
-        {"stories": [{"sources": [{"name": "X", "url": "https://old.example.com/done"}]}]}))
-    path = _write_editor_part(config, f"""\
+    (published / "published.json").write_text(
+        json.dumps(
+            {"stories": [{"sources": [{"name": "X", "url": "https://old.example.com/done"}]}]}
+        )
+    )
+    path = _write_editor_part(
+        config,
+        f"""\
 title: Vol 4.22
 preheder: typo here
 stories:
@@ -60,18 +70,22 @@ stories:
     sources: ["https://old.example.com/done"]
     colour: red
   - headline: No body
-""")
+""",
+    )
     problems = check.check_project(config, ISSUE)
     at = _line_of(path, "title: Vol 4.22") - 1  # lines below count from the title
     assert _found(problems, path, "unknown key `preheder`") == [
-        (at + 2, "error", "unknown key `preheder`; did you mean `preheader`?")]
+        (at + 2, "error", "unknown key `preheder`; did you mean `preheader`?")
+    ]
     assert _found(problems, path, "headline is")[0][:2] == (at + 4, "error")
     assert _found(problems, path, "not-a-candidate")[0][:2] == (at + 6, "error")
     assert _found(problems, path, "body has 6 words")[0][:2] == (at + 8, "warning")
     assert _found(problems, path, "already in this issue")[0][:2] == (at + 9, "error")
     assert _found(problems, path, "tracking parameters (utm_source)")[0][:2] == (at + 9, "error")
     assert _found(problems, path, "already published in the issue of 2026-11-01")[0][:2] == (
-        at + 11, "error")
+        at + 11,
+        "error",
+    )
     assert _found(problems, path, "unknown key `colour`")[0][:2] == (at + 12, "error")
     assert _found(problems, path, "without a headline")[0][:2] == (at + 10, "error")
     assert _found(problems, path, "without a body")[0][:2] == (at + 13, "error")
@@ -83,8 +97,12 @@ def test_an_issue_without_stories_is_an_error(config: Config) -> None:
     problems = check.check_project(config, ISSUE)
     path = draft.draft_path(config, ISSUE)
     assert [(p.line, p.message) for p in problems if "no stories" in p.message] == [
-        (_line_of(path, "stories: []"), "the issue has no stories; write some under `stories:`"
-         " or set candidates' status to picked")]
+        (
+            _line_of(path, "stories: []"),
+            "the issue has no stories; write some under `stories:`"
+            " or set candidates' status to picked",
+        )
+    ]
     draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
     assert check.check_project(config, ISSUE) == []
 
@@ -99,9 +117,11 @@ def test_candidate_problems(config: Config) -> None:
     problems = check.check_project(config, ISSUE)
     messages = {p.message: p.line for p in problems}
     assert messages["status 'piked' of 'c0002' is unknown; did you mean `picked`?"] == _line_of(
-        path, "status: piked")
+        path, "status: piked"
+    )
     assert messages[next(m for m in messages if "unknown key `notes`" in m)] == _line_of(
-        path, "notes: call them")
+        path, "notes: call them"
+    )
 
 
 def test_a_broken_draft_is_one_problem_with_line_and_column(config: Config) -> None:
@@ -123,9 +143,11 @@ def test_without_a_date_every_unpublished_draft_is_checked(config: Config) -> No
 
 @pytest.mark.parametrize(
     ("url", "found"),
-    [("https://a.example/x?utm_medium=email", ["utm_medium"]),
-     ("https://a.example/x?fbclid=1&gclid=2&id=3", ["fbclid", "gclid"]),
-     ("https://a.example/x?id=utm_source", [])],
+    [
+        ("https://a.example/x?utm_medium=email", ["utm_medium"]),
+        ("https://a.example/x?fbclid=1&gclid=2&id=3", ["fbclid", "gclid"]),
+        ("https://a.example/x?id=utm_source", []),
+    ],
 )
 def test_tracking_parameters(url: str, found: list[str]) -> None:
     assert check.tracking_params(url) == found
@@ -135,8 +157,9 @@ def test_check_command_prints_draft_problems(config: Config) -> None:
     from digest.cli import main
 
     refresh(config, [cand(1)])
-    result = CliRunner().invoke(main, ["check", "--project", str(config.project_dir),
-                                       "--date", ISSUE.isoformat()])
+    result = CliRunner().invoke(
+        main, ["check", "--project", str(config.project_dir), "--date", ISSUE.isoformat()]
+    )
     assert result.exit_code == 1
     assert f"{draft.draft_path(config, ISSUE)}:" in result.output
     assert "no stories" in result.output
@@ -149,13 +172,19 @@ def test_header_problems_image_outside_the_folder_and_a_wrong_date(config: Confi
     (path.parent / "lead.jpg").write_bytes(b"\xff\xd8")
     (config.project_dir / "secret.jpg").write_bytes(b"\xff\xd8")
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('image: ""', 'image: lead.jpg'), encoding="utf-8")
+    path.write_text(text.replace('image: ""', "image: lead.jpg"), encoding="utf-8")
     assert check.check_project(config, ISSUE) == []
-    path.write_text(text.replace('image: ""', 'image: ../../secret.jpg')
-                    .replace("date: 2026-11-15", "date: 2026-11-01"), encoding="utf-8")
+    path.write_text(
+        text.replace('image: ""', "image: ../../secret.jpg").replace(
+            "date: 2026-11-15", "date: 2026-11-01"
+        ),
+        encoding="utf-8",
+    )
     found = {(p.line, p.severity) for p in check.check_project(config, ISSUE)}
-    assert found == {(_line_of(path, "image: ../../secret.jpg"), "error"),
-                     (_line_of(path, "date: 2026-11-01"), "warning")}
+    assert found == {
+        (_line_of(path, "image: ../../secret.jpg"), "error"),
+        (_line_of(path, "date: 2026-11-01"), "warning"),
+    }
 
 
 def test_draft_command_reports_a_broken_draft_in_one_line(config: Config) -> None:
@@ -165,8 +194,9 @@ def test_draft_command_reports_a_broken_draft_in_one_line(config: Config) -> Non
     path.parent.mkdir(parents=True)
     broken = "title: ok\nintro: 'unclosed\n"
     path.write_text(broken, encoding="utf-8")
-    result = CliRunner().invoke(main, ["draft", "--project", str(config.project_dir),
-                                       "--date", ISSUE.isoformat()])
+    result = CliRunner().invoke(
+        main, ["draft", "--project", str(config.project_dir), "--date", ISSUE.isoformat()]
+    )
     assert result.exit_code == 1
     assert f"{path}:2:8: does not parse" in result.output
     assert "Traceback" not in result.output
@@ -175,14 +205,19 @@ def test_draft_command_reports_a_broken_draft_in_one_line(config: Config) -> Non
 
 def test_sources_written_without_brackets_are_each_a_source(config: Config) -> None:
     refresh(config, [cand(1), cand(2)])
-    path = _write_editor_part(config, f"""\
+    path = _write_editor_part(
+        config,
+        f"""\
 title: Vol 4.22
 stories:
   - headline: Two outlets, one story
     body: {WORDS_60}
     sources: c0001, c0002
-""")
+""",
+    )
     assert _found(check.check_project(config, ISSUE), path, "source") == []
     issue = draft.load_issue(config, ISSUE)
     assert [link.url for link in issue.stories[0].sources] == [
-        "https://news.example.com/1", "https://news.example.com/2"]
+        "https://news.example.com/1",
+        "https://news.example.com/2",
+    ]

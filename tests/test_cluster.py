@@ -20,10 +20,13 @@ RULES = Rules(
     us_people=("Hegseth | ヘグセス", "Trump | トランプ"),
     japan_people=("Koizumi | 小泉", "Takaichi | 高市"),
     sections=(
-        Section("Defense & Security", ("missile | ミサイル", "Osprey | オスプレイ",
-                                       "co-production | 共同生産")),
-        Section("Trade & Investment", ("tariff | 関税", "investment | 投資",
-                                       "shipbuilding | 造船")),
+        Section(
+            "Defense & Security",
+            ("missile | ミサイル", "Osprey | オスプレイ", "co-production | 共同生産"),
+        ),
+        Section(
+            "Trade & Investment", ("tariff | 関税", "investment | 投資", "shipbuilding | 造船")
+        ),
         Section("Diplomacy", ("summit | 首脳会談",)),
     ),
 )
@@ -31,14 +34,20 @@ RULES = Rules(
 
 def evidence(title: str, *, id: str, hours_ago: float, summary: str = "") -> Evidence:
     lang = "ja" if not title.isascii() else "en"
-    item = Item(id=id, feed=f"outlet-{id}", url=f"https://news.example/{id}", title=title,
-                summary=summary, published=NOW - timedelta(hours=hours_ago), lang=lang)
+    item = Item(
+        id=id,
+        feed=f"outlet-{id}",
+        url=f"https://news.example/{id}",
+        title=title,
+        summary=summary,
+        published=NOW - timedelta(hours=hours_ago),
+        lang=lang,
+    )
     return compile_rules(RULES).evidence(item, now=NOW)
 
 
 def groups(*stories: Evidence) -> list[set[str]]:
-    return sorted(({e.scored.item.id for e in g} for g in cluster_stories(stories, RULES)),
-                  key=min)
+    return sorted(({e.scored.item.id for e in g} for g in cluster_stories(stories, RULES)), key=min)
 
 
 def test_english_and_japanese_copies_meet_through_shared_concepts() -> None:
@@ -60,15 +69,18 @@ def test_one_weak_link_does_not_chain_two_stories() -> None:
     # b shares concepts with a and with c, but a and c have nothing in common.
     assert groups(
         evidence("Hegseth, Koizumi agree on missile co-production", id="a", hours_ago=6),
-        evidence("Hegseth, Koizumi, Takaichi, Trump meet on missiles and tariffs",
-                 id="b", hours_ago=5),
+        evidence(
+            "Hegseth, Koizumi, Takaichi, Trump meet on missiles and tariffs", id="b", hours_ago=5
+        ),
         evidence("Takaichi, Trump agree on tariff cuts", id="c", hours_ago=4),
     ) == [{"a", "b"}, {"c"}]
 
 
 def test_every_item_lands_in_exactly_one_group() -> None:
-    stories = [evidence(f"US-Japan summit on tariffs, day {n}", id=str(n), hours_ago=n * 7)
-               for n in range(40)]
+    stories = [
+        evidence(f"US-Japan summit on tariffs, day {n}", id=str(n), hours_ago=n * 7)
+        for n in range(40)
+    ]
     found = [i for g in groups(*stories) for i in g]
     assert sorted(found) == sorted(str(n) for n in range(40))
 
@@ -87,8 +99,9 @@ def test_match_command_prints_score_section_and_reasons(tmp_path) -> None:
         encoding="utf-8",
     )
     result = CliRunner().invoke(
-        main, ["match", "--project", str(tmp_path),
-               "Hegseth and Nakatani discuss missile co-production"])
+        main,
+        ["match", "--project", str(tmp_path), "Hegseth and Nakatani discuss missile co-production"],
+    )
     assert result.exit_code == 0, result.output
     assert "(candidate); section: Defense & Security" in result.output
     assert "US + Japan together in title: Hegseth, Nakatani" in result.output
@@ -96,7 +109,8 @@ def test_match_command_prints_score_section_and_reasons(tmp_path) -> None:
     assert "(not a candidate)" in result.output and "no points" in result.output
     # A near miss names the words each list saw, so the editor knows which list lacks one.
     result = CliRunner().invoke(
-        main, ["match", "--project", str(tmp_path), "Hegseth inspects missile co-production"])
+        main, ["match", "--project", str(tmp_path), "Hegseth inspects missile co-production"]
+    )
     assert "(not a candidate)" in result.output
     assert "words the rules saw, by list:" in result.output
     assert "  US side: Hegseth\n" in result.output

@@ -60,8 +60,14 @@ def cand(n: int, score: float = 10.0, **changes: object) -> Candidate:
     return Candidate(**values)  # type: ignore[arg-type]
 
 
-def refresh(config: Config, candidates: Sequence[Candidate], *, issue: date = ISSUE,
-            health: Sequence[FeedHealth] = (), now: datetime = NOW) -> draft.DraftSummary:
+def refresh(
+    config: Config,
+    candidates: Sequence[Candidate],
+    *,
+    issue: date = ISSUE,
+    health: Sequence[FeedHealth] = (),
+    now: datetime = NOW,
+) -> draft.DraftSummary:
     window = draft.issue_window(config, issue)
     return draft.refresh_draft(config, window, candidates, health=health, now=now)
 
@@ -108,8 +114,10 @@ def test_window_text_shows_tokyo_time(config: Config) -> None:
 
 
 def test_new_draft_has_header_candidates_best_first_and_a_status_block(config: Config) -> None:
-    health = [FeedHealth("NHK", "https://nhk.example.jp/rss", None, "HTTP 503", 3, 0, None),
-              FeedHealth("Asahi", "https://asahi.example.jp/rss", NOW, None, 0, 0, 12)]
+    health = [
+        FeedHealth("NHK", "https://nhk.example.jp/rss", None, "HTTP 503", 3, 0, None),
+        FeedHealth("Asahi", "https://asahi.example.jp/rss", NOW, None, 0, 0, 12),
+    ]
     summary = refresh(config, [cand(1, 5.0), cand(2, 9.5), cand(3, 7.0)], health=health)
     path = draft.draft_path(config, ISSUE)
     assert summary.path == str(path) and summary.added == 3 and summary.stories == 0
@@ -178,7 +186,7 @@ def test_rerun_keeps_edits_comments_order_and_statuses(config: Config) -> None:
     after = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
     head_after = draft.split_draft(after)[0]
     # The editor's part is byte for byte the same below the status block.
-    strip = lambda h: h[h.index(draft.STATUS_END):].split("\n", 1)[1]  # noqa: E731
+    strip = lambda h: h[h.index(draft.STATUS_END) :].split("\n", 1)[1]  # noqa: E731
     assert strip(head_after) == strip(head_before)
     assert "# My own note at the very top" in after
     assert summary.added == 1 and summary.stories == 1
@@ -209,11 +217,16 @@ def test_a_rejected_candidate_never_comes_back(config: Config) -> None:
 def test_picked_and_referenced_candidates_stay_when_they_leave_the_store(config: Config) -> None:
     refresh(config, [cand(1), cand(2), cand(3), cand(4)])
     draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
-    _edit(config, lambda t: t.replace(
-        "stories: []", "stories:\n  - headline: H\n    body: B\n    sources: [c0002]"))
+    _edit(
+        config,
+        lambda t: t.replace(
+            "stories: []", "stories:\n  - headline: H\n    body: B\n    sources: [c0002]"
+        ),
+    )
     refresh(config, [cand(4)])
     assert statuses(config) == {"c0001": "new", "c0002": "new", "c0004": "new"} | {
-        "c0001": "picked"}
+        "c0001": "picked"
+    }
     # c0003 was only `new` and is no longer proposed: it is dropped.
     assert "c0003" not in statuses(config)
 
@@ -273,8 +286,9 @@ def test_a_save_during_the_run_is_detected_and_kept(config: Config) -> None:
     assert not path.with_name("draft.yaml.bak").exists()
 
 
-def test_a_second_run_waits_for_the_lock_then_gives_up(config: Config,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_run_waits_for_the_lock_then_gives_up(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     refresh(config, [cand(1)])
     before = draft.draft_path(config, ISSUE).read_bytes()
     monkeypatch.setattr(draft, "LOCK_WAIT_S", 0.2)
@@ -313,13 +327,15 @@ def test_a_broken_draft_is_reported_with_line_and_column_and_left_alone(
 
 def test_comments_inside_the_candidate_list_survive_and_travel(config: Config) -> None:
     refresh(config, [cand(1, 5.0), cand(2, 9.0)])
-    _edit(config, lambda t: t.replace(
-        "candidates:\n",
-        "candidates:\n# Program-made list below.\n").replace(
-        "  - id: c0001\n    status: new\n",
-        "  # Promising, but check the numbers.\n"
-        "  - id: c0001   # the Kyodo one\n    status: new   # ask Kyodo for the photo\n"
-        "    # title from the wire:\n"))
+    _edit(
+        config,
+        lambda t: t.replace("candidates:\n", "candidates:\n# Program-made list below.\n").replace(
+            "  - id: c0001\n    status: new\n",
+            "  # Promising, but check the numbers.\n"
+            "  - id: c0001   # the Kyodo one\n    status: new   # ask Kyodo for the photo\n"
+            "    # title from the wire:\n",
+        ),
+    )
     draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
     text = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
     assert "status: picked   # ask Kyodo for the photo" in text
@@ -342,10 +358,14 @@ def test_comments_inside_the_candidate_list_survive_and_travel(config: Config) -
 
 def test_an_entry_in_another_yaml_style_is_kept_by_the_round_trip(config: Config) -> None:
     refresh(config, [cand(1, 5.0), cand(2, 9.0)])
-    _edit(config, lambda t: t.replace(
-        "    summary: Officials met in Tokyo to discuss matter 1.\n",
-        "    summary: |  # rewritten by hand\n      Officials met in Tokyo.\n"
-        "      Second line.\n"))
+    _edit(
+        config,
+        lambda t: t.replace(
+            "    summary: Officials met in Tokyo to discuss matter 1.\n",
+            "    summary: |  # rewritten by hand\n      Officials met in Tokyo.\n"
+            "      Second line.\n",
+        ),
+    )
     draft.set_status(config, ISSUE, {"c0001": "held"}, now=NOW)
     summary = refresh(config, [cand(1, 12.0), cand(2, 9.0), cand(3, 7.0)])
     assert summary.added == 1
@@ -368,9 +388,15 @@ def test_an_entry_in_another_yaml_style_is_kept_by_the_round_trip(config: Config
 def test_a_list_of_another_shape_is_read_and_written_by_ruamel(config: Config) -> None:
     refresh(config, [cand(1, 5.0), cand(2, 9.0)])
     # The editor re-indented the whole list and added a comment: still one list.
-    _edit(config, lambda t: t.replace("\n  - id:", "\n- id:").replace("\n    ", "\n  ")
-          .replace("\n      - ", "\n    - ").replace("- id: c0001\n",
-                                                     "- id: c0001   # keep an eye on it\n"))
+    _edit(
+        config,
+        lambda t: (
+            t.replace("\n  - id:", "\n- id:")
+            .replace("\n    ", "\n  ")
+            .replace("\n      - ", "\n    - ")
+            .replace("- id: c0001\n", "- id: c0001   # keep an eye on it\n")
+        ),
+    )
     draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
     path = draft.draft_path(config, ISSUE)
     assert not draft.read_draft(path).fast
@@ -380,7 +406,10 @@ def test_a_list_of_another_shape_is_read_and_written_by_ruamel(config: Config) -
     # so the next runs read every entry on the fast path again.
     assert current.fast and all(c.node is None for c in current.candidates)
     assert [(c.id, c.status) for c in current.candidates] == [
-        ("c0002", "new"), ("c0003", "new"), ("c0001", "picked")]
+        ("c0002", "new"),
+        ("c0003", "new"),
+        ("c0001", "picked"),
+    ]
     c1 = current.by_id()["c0001"]
     id_line = path.read_text(encoding="utf-8").splitlines()[c1.line_of("id") - 1]
     assert id_line.startswith("  - id: c0001") and id_line.endswith("# keep an eye on it")
@@ -439,9 +468,15 @@ def _bytes_edit(config: Config, mutate: object) -> bytes:
 def test_a_draft_saved_with_crlf_and_a_bom_stays_one_readable_style(config: Config) -> None:
     # Notepad on Windows saves with CRLF line ends and a byte-order mark.
     refresh(config, [cand(1)])
-    _bytes_edit(config, lambda b: b"\xef\xbb\xbf" + (b.replace(b'intro: ""\n', b"") + (
-        b"intro:\n  Hello\n")).replace(b"\n", b"\r\n").replace(
-        b"status: new", b"status: picked  # lead story"))
+    _bytes_edit(
+        config,
+        lambda b: (
+            b"\xef\xbb\xbf"
+            + (b.replace(b'intro: ""\n', b"") + (b"intro:\n  Hello\n"))
+            .replace(b"\n", b"\r\n")
+            .replace(b"status: new", b"status: picked  # lead story")
+        ),
+    )
     refresh(config, [cand(1), cand(2, score=30)])
     data = draft.draft_path(config, ISSUE).read_bytes()
     assert b"\n" not in data.replace(b"\r\n", b"")  # every line still ends in CRLF
@@ -467,9 +502,13 @@ def test_an_id_the_editor_deleted_comes_back_from_the_link(config: Config) -> No
 
 def test_a_block_scalar_ending_in_a_hash_line_keeps_its_text(config: Config) -> None:
     refresh(config, [cand(1, score=20), cand(2, score=10)])
-    _edit(config, lambda t: t.replace(
-        "summary: Officials met in Tokyo to discuss matter 1.",
-        "summary: |\n      Officials met in Tokyo.\n      #JapanUS #alliance"))
+    _edit(
+        config,
+        lambda t: t.replace(
+            "summary: Officials met in Tokyo to discuss matter 1.",
+            "summary: |\n      Officials met in Tokyo.\n      #JapanUS #alliance",
+        ),
+    )
     refresh(config, [cand(1, score=20), cand(2, score=10)])
     current = draft.read_draft(draft.draft_path(config, ISSUE))
     assert current.by_id()["c0001"].summary == "Officials met in Tokyo.\n#JapanUS #alliance"
@@ -478,22 +517,30 @@ def test_a_block_scalar_ending_in_a_hash_line_keeps_its_text(config: Config) -> 
 
 def test_comments_in_an_entry_of_the_editors_style_survive_a_new_why(config: Config) -> None:
     refresh(config, [cand(1)])
-    _edit(config, lambda t: t.replace(
-        "    why:\n      - \"alliance phrase in title: alliance (+3.0)\"\n",
-        "    why:\n      - 'alliance phrase in title: alliance (+3.0)'  # fair?\n"
-        "    # ask Tokyo desk about this one\n").replace(
-        "summary: Officials", "summary: >\n      Officials"))
+    _edit(
+        config,
+        lambda t: t.replace(
+            '    why:\n      - "alliance phrase in title: alliance (+3.0)"\n',
+            "    why:\n      - 'alliance phrase in title: alliance (+3.0)'  # fair?\n"
+            "    # ask Tokyo desk about this one\n",
+        ).replace("summary: Officials", "summary: >\n      Officials"),
+    )
     refresh(config, [cand(1, why=("alliance phrase in summary: alliance (+2.0)",))])
     text = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
     assert "# fair?" in text and "    # ask Tokyo desk about this one\n" in text
     assert draft.read_draft(draft.draft_path(config, ISSUE)).by_id()["c0001"].why == (
-        "alliance phrase in summary: alliance (+2.0)",)
+        "alliance phrase in summary: alliance (+2.0)",
+    )
 
 
 def test_a_comment_after_a_moved_first_key_stays_with_it(config: Config) -> None:
     refresh(config, [cand(1)])
-    _edit(config, lambda t: t.replace("  - id: c0001\n    status: new\n",
-                                      "  - status: picked  # lead\n    id: c0001\n"))
+    _edit(
+        config,
+        lambda t: t.replace(
+            "  - id: c0001\n    status: new\n", "  - status: picked  # lead\n    id: c0001\n"
+        ),
+    )
     refresh(config, [cand(1)])
     text = draft.draft_path(config, ISSUE).read_text(encoding="utf-8")
     assert "    status: picked  # lead\n" in text
@@ -508,20 +555,66 @@ def test_a_tab_is_reported_as_a_tab(config: Config) -> None:
 
 
 HOSTILE = [
-    "plain words", "Japan's PM: talks", "a # not a comment", "trailing space ", " leading",
-    "null", "Yes", "123", "1e3", "-dash", "[bracket", "{brace}", "quote \" inside", "back\\slash",
-    "tab\there", "new\nline", "日米首脳会談、共同声明を発表", "emoji 🇯🇵🇺🇸", "bell\x07", "del\x7f",
-    "nel\x85", "ls\u2028ps\u2029", "bom\ufeff", "", "ends with colon:", "@at", "`tick", "%pct",
-    "&anchor", "*alias", "!tag", "|pipe", ">fold", "? q", "x: y", "'single'", "it''s",
-    "https://example.com/a?b=c&d=e#frag", "~", "0x1F", ".inf", "2026-11-15", "12:30",
+    "plain words",
+    "Japan's PM: talks",
+    "a # not a comment",
+    "trailing space ",
+    " leading",
+    "null",
+    "Yes",
+    "123",
+    "1e3",
+    "-dash",
+    "[bracket",
+    "{brace}",
+    'quote " inside',
+    "back\\slash",
+    "tab\there",
+    "new\nline",
+    "日米首脳会談、共同声明を発表",
+    "emoji 🇯🇵🇺🇸",
+    "bell\x07",
+    "del\x7f",
+    "nel\x85",
+    "ls\u2028ps\u2029",
+    "bom\ufeff",
+    "",
+    "ends with colon:",
+    "@at",
+    "`tick",
+    "%pct",
+    "&anchor",
+    "*alias",
+    "!tag",
+    "|pipe",
+    ">fold",
+    "? q",
+    "x: y",
+    "'single'",
+    "it''s",
+    "https://example.com/a?b=c&d=e#frag",
+    "~",
+    "0x1F",
+    ".inf",
+    "2026-11-15",
+    "12:30",
 ]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_every_string_reads_back_the_same_through_both_parsers(value: str) -> None:
-    item = draft.DraftCandidate(id=value or "x", title=value, summary=value, why=(value,),
-                                also=(value,), source=value, url=value, published=value,
-                                section=value or None, score=3.25)
+    item = draft.DraftCandidate(
+        id=value or "x",
+        title=value,
+        summary=value,
+        why=(value,),
+        also=(value,),
+        source=value,
+        url=value,
+        published=value,
+        section=value or None,
+        score=3.25,
+    )
     block = draft.emit_block_fast([item])
     assert block is not None
     parsed = draft.parse_block_fast(block, 1)
@@ -551,12 +644,15 @@ def test_load_issue_resolves_stories_and_makes_stories_of_picked_candidates(
     refresh(config, [cand(1, 5.0), cand(2, 9.0), cand(3, 7.0)])
     _edit(config, _replace_editor_part)
     draft.set_status(config, ISSUE, {"c0003": "picked", "c0001": "picked"}, now=NOW)
-    _edit(config, lambda t: t.replace(
-        'sources: [c0002, "https://other.example.org/a"]',
-        'sources: [c0002, "https://nhk.example.jp/1", "https://other.example.org/a"]'))
+    _edit(
+        config,
+        lambda t: t.replace(
+            'sources: [c0002, "https://other.example.org/a"]',
+            'sources: [c0002, "https://nhk.example.jp/1", "https://other.example.org/a"]',
+        ),
+    )
     issue = draft.load_issue(config, ISSUE)
-    assert (issue.title, issue.volume, issue.number) == ("US-Japan Alliance Digest Vol 4.22", 4,
-                                                         22)
+    assert (issue.title, issue.volume, issue.number) == ("US-Japan Alliance Digest Vol 4.22", 4, 22)
     assert issue.image == "https://img.example.com/summit.jpg"
     assert issue.image_credit == "Image Source: Kyodo" and issue.preheader == "Summit week"
     lead, *auto = issue.stories
@@ -589,9 +685,11 @@ def test_candidate_ids_and_counts(config: Config) -> None:
 
 
 def test_published_links_read_defensively(config: Config) -> None:
-    for day, body in [("2026-10-15", {"stories": [{"sources": [{"url": "https://a.example/1"}]}]}),
-                      ("2026-11-01", "not json at all"),
-                      ("2026-11-20", {"stories": [{"sources": [{"url": "https://late/1"}]}]})]:
+    for day, body in [
+        ("2026-10-15", {"stories": [{"sources": [{"url": "https://a.example/1"}]}]}),
+        ("2026-11-01", "not json at all"),
+        ("2026-11-20", {"stories": [{"sources": [{"url": "https://late/1"}]}]}),
+    ]:
         folder = config.issues_dir / day
         folder.mkdir(parents=True)
         text = body if isinstance(body, str) else json.dumps(body)
@@ -622,10 +720,10 @@ def test_two_processes_refreshing_at_once_lose_nothing(config: Config) -> None:
 
     refresh(config, [cand(0)])
     draft.set_status(config, ISSUE, {"c0000": "picked"}, now=NOW)
-    script = RUN_IN_CHILD.format(tests=str(Path(__file__).parent),
-                                 project=str(config.project_dir))
-    children = [subprocess.Popen([sys.executable, "-c", script, str(first), "15"])
-                for first in (100, 200)]
+    script = RUN_IN_CHILD.format(tests=str(Path(__file__).parent), project=str(config.project_dir))
+    children = [
+        subprocess.Popen([sys.executable, "-c", script, str(first), "15"]) for first in (100, 200)
+    ]
     assert [child.wait(timeout=60) for child in children] == [0, 0]
     found = statuses(config)
     # Every pick of both runs survived the other's rewrites: no read-modify-write was
@@ -644,7 +742,8 @@ def test_keys_below_the_list_keep_their_place_and_line_numbers(config: Config) -
     refresh(config, [cand(1), cand(2), cand(3)])
     after = path.read_text(encoding="utf-8")
     assert after.endswith(
-        "# Stories last, the way I like it.\nstories:\n  - headline: Short\n    body: Tiny\n")
+        "# Stories last, the way I like it.\nstories:\n  - headline: Short\n    body: Tiny\n"
+    )
     current = draft.read_draft(path)
     assert len(current.candidates) == 3
     story_line = after.splitlines().index("  - headline: Short") + 1
@@ -680,7 +779,7 @@ def test_duplicate_candidate_ids_are_reported(config: Config) -> None:
     refresh(config, [cand(1)])
     path = draft.draft_path(config, ISSUE)
     text = path.read_text(encoding="utf-8")
-    entry = text[text.index("  - id: c0001"):]
+    entry = text[text.index("  - id: c0001") :]
     path.write_text(text + entry.replace("status: new", "status: picked"), encoding="utf-8")
     found = [p for p in check.check_project(config, ISSUE) if "appears twice" in p.message]
     assert len(found) == 1 and found[0].line == text.count("\n") + 1

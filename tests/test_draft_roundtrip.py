@@ -32,17 +32,31 @@ from digest.editorial import draft, draftfile
 
 PATH = Path("/nonexistent/issues/2026-11-15/draft.yaml")
 HEAD = 'title: "Vol 4.22"\nstories: []  # none yet\n\n'
-VALUE_KEYS = ("id", "status", "title", "url", "source", "published", "score", "section",
-              "summary", "lang", "held_from")
+VALUE_KEYS = (
+    "id",
+    "status",
+    "title",
+    "url",
+    "source",
+    "published",
+    "score",
+    "section",
+    "summary",
+    "lang",
+    "held_from",
+)
 # Text an editor or a feed could produce: YAML's indicators, quotes, CJK, emoji, tabs, breaks.
-ALPHABET = st.sampled_from(list(
-    "abcXYZ019 :#'\"-?[]{},&*!|>%@`~\\/.\t\n日米首脳会談、。🇯🇵é\u00a0\u3000"
-))
+ALPHABET = st.sampled_from(
+    list("abcXYZ019 :#'\"-?[]{},&*!|>%@`~\\/.\t\n日米首脳会談、。🇯🇵é\u00a0\u3000")
+)
 TEXT = st.text(ALPHABET, max_size=30) | st.text(max_size=20)
 # DRAFT_EXAMPLES=5000 for a longer hunt than the suite's quick one.
-SETTINGS = settings(max_examples=int(os.environ.get("DRAFT_EXAMPLES", "150")), deadline=None,
-                    database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("DRAFT_EXAMPLES", "150")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _ruamel() -> YAML:
@@ -58,16 +72,16 @@ def reference(text: str) -> list[dict[str, Any]]:
     out = []
     for node in data.get("candidates") or []:
         values = {str(k): v for k, v in node.items()}
-        out.append(view(draftfile._candidate(
-            {"values": values, "line": None, "key_lines": {}})))
+        out.append(view(draftfile._candidate({"values": values, "line": None, "key_lines": {}})))
     return out
 
 
 def view(cand: draft.DraftCandidate) -> dict[str, Any]:
     """What a candidate holds, without where it sits in the file."""
     values = {key: getattr(cand, key) for key in VALUE_KEYS}
-    values.update(why=cand.why, also=cand.also,
-                  extra=tuple((k, draft.as_text(v)) for k, v in cand.extra))
+    values.update(
+        why=cand.why, also=cand.also, extra=tuple((k, draft.as_text(v)) for k, v in cand.extra)
+    )
     return values
 
 
@@ -87,8 +101,11 @@ candidates_written = st.builds(
     draft.DraftCandidate,
     id=st.text("abcdef0123456789", min_size=1, max_size=8),
     status=st.sampled_from(["new", "picked", "rejected", "held"]),
-    title=TEXT.map(str.strip), url=TEXT.map(str.strip), source=TEXT.map(str.strip),
-    published=TEXT.map(str.strip), summary=TEXT.map(str.strip),
+    title=TEXT.map(str.strip),
+    url=TEXT.map(str.strip),
+    source=TEXT.map(str.strip),
+    published=TEXT.map(str.strip),
+    summary=TEXT.map(str.strip),
     score=st.floats(0, 99, allow_nan=False).map(lambda f: round(f, 2)),
     section=st.none() | TEXT.map(str.strip).filter(bool),
     why=st.lists(TEXT.map(str.strip).filter(bool), max_size=3).map(tuple),
@@ -135,10 +152,15 @@ def editor_entry(draw: st.DrawFn, index: int) -> CommentedMap:
     values: dict[str, Any] = {
         "id": f"id{index}",
         "status": draw(st.sampled_from(["new", "picked", "rejected", "held", ""])),
-        "title": draw(TEXT), "url": draw(TEXT), "source": draw(TEXT),
-        "published": draw(TEXT), "score": draw(st.sampled_from([0, 1.5, 7, 12.25])),
-        "section": draw(st.none() | TEXT), "summary": draw(TEXT),
-        "why": draw(st.lists(TEXT, max_size=2)), "also": draw(st.lists(TEXT, max_size=2)),
+        "title": draw(TEXT),
+        "url": draw(TEXT),
+        "source": draw(TEXT),
+        "published": draw(TEXT),
+        "score": draw(st.sampled_from([0, 1.5, 7, 12.25])),
+        "section": draw(st.none() | TEXT),
+        "summary": draw(TEXT),
+        "why": draw(st.lists(TEXT, max_size=2)),
+        "also": draw(st.lists(TEXT, max_size=2)),
     }
     keys = list(values)
     if draw(st.booleans()):
@@ -164,8 +186,7 @@ def editor_entry(draw: st.DrawFn, index: int) -> CommentedMap:
         if draw(st.integers(0, 4)) == 0:
             node.yaml_add_eol_comment(f"# note {index} {key}: ok?", key)
         elif draw(st.integers(0, 5)) == 0:
-            node.yaml_set_comment_before_after_key(key, before=f"above {index} {key}",
-                                                   indent=4)
+            node.yaml_set_comment_before_after_key(key, before=f"above {index} {key}", indent=4)
     return node
 
 
@@ -205,17 +226,24 @@ def test_the_fast_parser_reads_what_ruamel_reads(text: str) -> None:
 
 @SETTINGS
 @given(editor_draft(), st.data())
-def test_a_rewrite_keeps_every_value_and_comment_and_settles(text: str,
-                                                             data: st.DataObject) -> None:
+def test_a_rewrite_keeps_every_value_and_comment_and_settles(
+    text: str, data: st.DataObject
+) -> None:
     current = draft.parse_draft(PATH, text)
     # A refresh changes only score, why and also; everything else must come back as it was.
-    refreshed = [replace(c, score=data.draw(st.sampled_from([c.score, 3.0, 4.75])),
-                         why=data.draw(st.sampled_from([c.why, ("new reason: +1",)])),
-                         also=c.also)
-                 for c in current.candidates]
+    refreshed = [
+        replace(
+            c,
+            score=data.draw(st.sampled_from([c.score, 3.0, 4.75])),
+            why=data.draw(st.sampled_from([c.why, ("new reason: +1",)])),
+            also=c.also,
+        )
+        for c in current.candidates
+    ]
     block = draft._emit(current, refreshed)
-    out = draft.with_line_ending(current.head + block + current.tail,
-                                 draft.line_ending(current.text))
+    out = draft.with_line_ending(
+        current.head + block + current.tail, draft.line_ending(current.text)
+    )
     assert [view(c) for c in refreshed] == reference(out)
     assert sorted(comments_of(out)) == sorted(comments_of(text))
     if "\r\n" in text:
@@ -228,15 +256,15 @@ def test_a_rewrite_keeps_every_value_and_comment_and_settles(text: str,
         assert [view(c) for c in again.candidates] == [view(c) for c in refreshed]
         assert sorted(comments_of(again.text)) == sorted(comments_of(out))
         block = draft._emit(again, again.candidates)
-        texts.append(draft.with_line_ending(again.head + block + again.tail,
-                                           draft.line_ending(texts[-1])))
+        texts.append(
+            draft.with_line_ending(again.head + block + again.tail, draft.line_ending(texts[-1]))
+        )
     assert texts[2] == texts[1]
 
 
 @SETTINGS
 @given(editor_draft(), st.data())
-def test_a_status_edit_changes_that_status_and_nothing_else(text: str,
-                                                            data: st.DataObject) -> None:
+def test_a_status_edit_changes_that_status_and_nothing_else(text: str, data: st.DataObject) -> None:
     current = draft.parse_draft(PATH, text)
     assume(current.candidates)
     target = data.draw(st.sampled_from([c.id for c in current.candidates]))
@@ -245,15 +273,18 @@ def test_a_status_edit_changes_that_status_and_nothing_else(text: str,
     # scalar is left to the editor.
     keys = dict(current.by_id()[target].key_lines)
     line = keys.get("status", keys["id"])
-    block_style = draft.text_lines(current.text)[line - 1].split(
-        ":", 1)[1].strip()[:1] in ("|", ">")
+    block_style = draft.text_lines(current.text)[line - 1].split(":", 1)[1].strip()[:1] in (
+        "|",
+        ">",
+    )
     try:
         edited = draft.with_statuses(current, {target: status})
     except draft.DraftError:
         assert block_style  # only a block-scalar status is left to the editor
         return
     after = draft.parse_draft(PATH, edited)
-    expected = [dict(view(c), status=status) if c.id == target else view(c)
-                for c in current.candidates]
+    expected = [
+        dict(view(c), status=status) if c.id == target else view(c) for c in current.candidates
+    ]
     assert [view(c) for c in after.candidates] == expected
     assert comments_of(edited) == comments_of(text)

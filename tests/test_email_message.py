@@ -39,8 +39,10 @@ def test_message_headers(rendered: render.Rendered) -> None:
     assert message["Message-ID"].endswith("@spfusa.org>")
     assert message["List-Id"] == "US-Japan Alliance Digest <alliance-digest.spfusa.org>"
     # Folded to 78 columns; the value is the URL in angle brackets (RFC 2369).
-    assert message["List-Unsubscribe"].strip() == \
-        "<https://spfusa.org/alliance-digest/unsubscribe?token={token}>"
+    assert (
+        message["List-Unsubscribe"].strip()
+        == "<https://spfusa.org/alliance-digest/unsubscribe?token={token}>"
+    )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Content-Language"] == "en"
 
@@ -142,8 +144,9 @@ def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-def test_a_real_smtp_server_accepts_the_message(rendered: render.Rendered,
-                                                smtp_inbox: tuple[Inbox, int]) -> None:
+def test_a_real_smtp_server_accepts_the_message(
+    rendered: render.Rendered, smtp_inbox: tuple[Inbox, int]
+) -> None:
     inbox, port = smtp_inbox
     mine = personalized(rendered, "t0k")
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:

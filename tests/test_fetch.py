@@ -41,8 +41,12 @@ class Project:
     """A config plus a store in a temporary folder; `run` is one `digest fetch`."""
 
     def __init__(self, root: Path, feeds: list[FeedSource], settings: FetchSettings = FAST):
-        self.config = Config(feeds=tuple(feeds), fetch=settings, path=root / "feeds.yaml",
-                             digest=Identity(contact_url="https://spfusa.org/contact/"))
+        self.config = Config(
+            feeds=tuple(feeds),
+            fetch=settings,
+            path=root / "feeds.yaml",
+            digest=Identity(contact_url="https://spfusa.org/contact/"),
+        )
         self.db = root / ".digest" / "digest.sqlite"
 
     def run(self, now: datetime = NOW) -> RunReport:
@@ -83,8 +87,9 @@ def test_retry_after_accepts_seconds_and_dates() -> None:
 # -- incremental ------------------------------------------------------------------------------
 
 
-def test_second_run_is_conditional_and_costs_almost_nothing(tmp_path: Path,
-                                                            server: FeedServer) -> None:
+def test_second_run_is_conditional_and_costs_almost_nothing(
+    tmp_path: Path, server: FeedServer
+) -> None:
     a = feed(server, "a", Route(body=rss_feed("a", 30)))
     b = feed(server, "b", Route(body=rss_feed("b", 30), etag=False))  # Last-Modified only
     project = Project(tmp_path, [a, b])
@@ -102,8 +107,9 @@ def test_second_run_is_conditional_and_costs_almost_nothing(tmp_path: Path,
         assert store.feed_state("a").last_success == NOW + timedelta(hours=3)
 
 
-def test_a_server_ignoring_validators_is_not_parsed_again(tmp_path: Path,
-                                                          server: FeedServer) -> None:
+def test_a_server_ignoring_validators_is_not_parsed_again(
+    tmp_path: Path, server: FeedServer
+) -> None:
     route = Route(body=rss_feed("a", 10), conditional=False)
     project = Project(tmp_path, [feed(server, "a", route)])
     project.run()
@@ -120,7 +126,8 @@ def test_a_server_ignoring_validators_is_not_parsed_again(tmp_path: Path,
 
 
 def test_user_agent_names_the_project_and_contact_and_gzip_is_accepted(
-        tmp_path: Path, server: FeedServer) -> None:
+    tmp_path: Path, server: FeedServer
+) -> None:
     project = Project(tmp_path, [feed(server, "a", Route(body=rss_feed("a", 5), gzip=True))])
     assert project.run().new_items == 5
     headers = server.stats.request_headers["/a.xml"]
@@ -130,17 +137,20 @@ def test_user_agent_names_the_project_and_contact_and_gzip_is_accepted(
 
 
 @pytest.mark.parametrize(("per_host", "allowed"), [(2, 2), (6, 6)])
-def test_requests_per_host_are_bounded(tmp_path: Path, server: FeedServer, per_host: int,
-                                       allowed: int) -> None:
-    feeds = [feed(server, f"f{i}", Route(body=rss_feed(f"f{i}", 2), latency_s=0.3))
-             for i in range(8)]
+def test_requests_per_host_are_bounded(
+    tmp_path: Path, server: FeedServer, per_host: int, allowed: int
+) -> None:
+    feeds = [
+        feed(server, f"f{i}", Route(body=rss_feed(f"f{i}", 2), latency_s=0.3)) for i in range(8)
+    ]
     Project(tmp_path, feeds, replace(FAST, per_host=per_host)).run()
     assert server.stats.max_inflight == allowed
 
 
 def test_retry_after_is_honoured_within_the_run(server: FeedServer) -> None:
-    url = server.add("/busy.xml", Route(body=rss_feed("busy", 3), fail_times=1, fail_status=503,
-                                        retry_after="1"))
+    url = server.add(
+        "/busy.xml", Route(body=rss_feed("busy", 3), fail_times=1, fail_status=503, retry_after="1")
+    )
     slept: list[float] = []
 
     async def record(seconds: float) -> None:
@@ -161,8 +171,9 @@ def test_retry_after_is_honoured_within_the_run(server: FeedServer) -> None:
     assert server.stats.statuses["/busy.xml"] == [503, 200]
 
 
-def test_a_long_retry_after_defers_the_feed_to_a_later_run(tmp_path: Path,
-                                                           server: FeedServer) -> None:
+def test_a_long_retry_after_defers_the_feed_to_a_later_run(
+    tmp_path: Path, server: FeedServer
+) -> None:
     route = Route(body=rss_feed("slow", 3), fail_times=10**6, fail_status=429, retry_after="7200")
     project = Project(tmp_path, [feed(server, "slow", route)])
     report = project.run()
@@ -173,8 +184,9 @@ def test_a_long_retry_after_defers_the_feed_to_a_later_run(tmp_path: Path,
         assert store.feed_state("slow").next_attempt >= NOW + timedelta(hours=2)
 
 
-def test_the_size_cap_stops_reading_and_the_feed_backs_off(tmp_path: Path,
-                                                           server: FeedServer) -> None:
+def test_the_size_cap_stops_reading_and_the_feed_backs_off(
+    tmp_path: Path, server: FeedServer
+) -> None:
     settings = replace(FAST, max_bytes=1_000_000)
     huge = feed(server, "huge", Route(mode="huge", huge_bytes=50_000_000))
     fine = feed(server, "fine", Route(body=rss_feed("fine", 5)))
@@ -193,8 +205,9 @@ def test_the_size_cap_counts_downloaded_bytes(server: FeedServer) -> None:
     async def go() -> object:
         clients = make_clients(settings, "test")
         try:
-            return await Fetcher(settings, "test", clients).fetch(FeedSource("h", url),
-                                                                  Validators())
+            return await Fetcher(settings, "test", clients).fetch(
+                FeedSource("h", url), Validators()
+            )
         finally:
             for client in clients:
                 await client.aclose()
@@ -205,8 +218,11 @@ def test_the_size_cap_counts_downloaded_bytes(server: FeedServer) -> None:
 
 
 def test_a_declared_oversize_body_is_refused_unread(tmp_path: Path, server: FeedServer) -> None:
-    project = Project(tmp_path, [feed(server, "big", Route(body=rss_feed("big", 400)))],
-                      replace(FAST, max_bytes=50_000))
+    project = Project(
+        tmp_path,
+        [feed(server, "big", Route(body=rss_feed("big", 400)))],
+        replace(FAST, max_bytes=50_000),
+    )
     report = project.run()
     assert report.feeds[0].outcome == "failed" and "bytes)" in report.feeds[0].detail
 
@@ -230,8 +246,12 @@ def test_redirects_loops_and_gone(tmp_path: Path, server: FeedServer) -> None:
     project = Project(tmp_path, [moved, loop, gone, missing])
     report = project.run()
     details = {f.feed: f.detail for f in report.feeds}
-    assert project.outcome(report) == {"moved": "fetched", "loop": "failed", "gone": "gone",
-                                       "missing": "failed"}
+    assert project.outcome(report) == {
+        "moved": "fetched",
+        "loop": "failed",
+        "gone": "gone",
+        "missing": "failed",
+    }
     assert f"moved permanently to {target.url}" in details["moved"]
     assert "redirect" in details["loop"]
     assert "410" in details["gone"] and "404" in details["missing"]
@@ -242,8 +262,9 @@ def test_redirects_loops_and_gone(tmp_path: Path, server: FeedServer) -> None:
         assert health["moved"].moved_to == target.url  # shown by `digest status`
 
 
-def test_failing_feeds_back_off_and_recover_by_themselves(tmp_path: Path,
-                                                          server: FeedServer) -> None:
+def test_failing_feeds_back_off_and_recover_by_themselves(
+    tmp_path: Path, server: FeedServer
+) -> None:
     route = Route(status=500)
     project = Project(tmp_path, [feed(server, "flaky", route)], replace(FAST, retries=0))
     assert project.outcome(project.run()) == {"flaky": "failed"}
@@ -267,11 +288,14 @@ def test_failing_feeds_back_off_and_recover_by_themselves(tmp_path: Path,
 
 
 def test_the_same_story_from_two_feeds_is_one_item_with_both_outlets(
-        tmp_path: Path, server: FeedServer) -> None:
+    tmp_path: Path, server: FeedServer
+) -> None:
     one = rss_feed("x", 3, link_base="https://wire.example")
     other = one.replace(b"utm_source=rss", b"utm_source=partner").replace(b"Feed x", b"Feed y")
-    project = Project(tmp_path, [feed(server, "Kyodo", Route(body=one)),
-                                 feed(server, "Nikkei", Route(body=other))])
+    project = Project(
+        tmp_path,
+        [feed(server, "Kyodo", Route(body=one)), feed(server, "Nikkei", Route(body=other))],
+    )
     assert project.run().new_items == 3
     with project.store() as store:
         items = store.items_between(NOW - timedelta(days=30), NOW)
@@ -280,13 +304,14 @@ def test_the_same_story_from_two_feeds_is_one_item_with_both_outlets(
     assert all("utm_" not in i.url for i in items)
 
 
-def test_a_feed_that_renumbers_its_guids_loses_no_story(tmp_path: Path,
-                                                        server: FeedServer) -> None:
+def test_a_feed_that_renumbers_its_guids_loses_no_story(tmp_path: Path, server: FeedServer) -> None:
     def build(first: int) -> bytes:
         # Position numbers as GUIDs: "1" is the newest story, whichever it is today.
-        items = "".join(f"<item><title>Story {n}</title><link>https://wire.example/{n}</link>"
-                        f"<guid isPermaLink='false'>{pos}</guid></item>"
-                        for pos, n in enumerate(range(first, first - 3, -1), start=1))
+        items = "".join(
+            f"<item><title>Story {n}</title><link>https://wire.example/{n}</link>"
+            f"<guid isPermaLink='false'>{pos}</guid></item>"
+            for pos, n in enumerate(range(first, first - 3, -1), start=1)
+        )
         return f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
 
     route = Route(body=build(3), conditional=False)
@@ -297,7 +322,8 @@ def test_a_feed_that_renumbers_its_guids_loses_no_story(tmp_path: Path,
     with project.store() as store:
         stored = store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
     assert sorted((i.title, i.url) for i in stored) == [
-        (f"Story {n}", f"https://wire.example/{n}") for n in range(1, 6)]
+        (f"Story {n}", f"https://wire.example/{n}") for n in range(1, 6)
+    ]
 
 
 def test_undated_items_keep_their_first_seen_time(tmp_path: Path, server: FeedServer) -> None:
@@ -316,9 +342,12 @@ def test_undated_items_keep_their_first_seen_time(tmp_path: Path, server: FeedSe
 
 def test_japanese_encodings_over_http(tmp_path: Path, server: FeedServer) -> None:
     feeds = []
-    for encoding, header in [("shift_jis", "text/xml"), ("euc-jp", "application/rss+xml"),
-                             ("iso-2022-jp", "text/xml; charset=iso-2022-jp"),
-                             ("shift_jis", "text/html; charset=ISO-8859-1")]:
+    for encoding, header in [
+        ("shift_jis", "text/xml"),
+        ("euc-jp", "application/rss+xml"),
+        ("iso-2022-jp", "text/xml; charset=iso-2022-jp"),
+        ("shift_jis", "text/html; charset=ISO-8859-1"),
+    ]:
         body = rss_feed("ja", 2, lang="ja", encoding=encoding)
         name = f"{encoding}-{len(feeds)}"
         feeds.append(feed(server, name, Route(body=body, content_type=header), lang="ja"))
@@ -330,8 +359,7 @@ def test_japanese_encodings_over_http(tmp_path: Path, server: FeedServer) -> Non
     assert titles == {f"同盟ニュース ja 第{n}報: 日米首脳が会談" for n in (0, 1)}
 
 
-def test_a_new_url_in_feeds_yaml_starts_the_feed_afresh(tmp_path: Path,
-                                                        server: FeedServer) -> None:
+def test_a_new_url_in_feeds_yaml_starts_the_feed_afresh(tmp_path: Path, server: FeedServer) -> None:
     broken = feed(server, "moved", Route(status=404))
     project = Project(tmp_path, [broken])
     assert project.outcome(project.run()) == {"moved": "failed"}
@@ -350,13 +378,11 @@ def test_unfetchable_urls_fail_alone(tmp_path: Path, server: FeedServer) -> None
     malformed = FeedSource("malformed", "http://[::1/feed.xml")
     project = Project(tmp_path, [closed, malformed, fine], replace(FAST, retries=1))
     report = project.run()
-    assert project.outcome(report) == {"closed": "failed", "malformed": "failed",
-                                       "fine": "fetched"}
+    assert project.outcome(report) == {"closed": "failed", "malformed": "failed", "fine": "fetched"}
     assert "connection failed" in report.feeds[0].detail
 
 
-def test_brotli_bodies_and_cut_connections_are_handled(tmp_path: Path,
-                                                       server: FeedServer) -> None:
+def test_brotli_bodies_and_cut_connections_are_handled(tmp_path: Path, server: FeedServer) -> None:
     compressed = feed(server, "br", Route(body=rss_feed("br", 4), brotli=True))
     cut_once = feed(server, "cut", Route(body=rss_feed("cut", 3), fail_times=1, fail_status=0))
     project = Project(tmp_path, [compressed, cut_once])

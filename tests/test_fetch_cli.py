@@ -18,8 +18,9 @@ from feedserver import FeedServer, Route, rss_feed
 
 
 def digest(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "digest", *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "digest", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture
@@ -27,14 +28,17 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, FeedServer]]:
     with FeedServer() as server:
         recent = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
         ok = server.add("/ok.xml", Route(body=rss_feed("ok", 6, start=recent)))
-        old = server.add("/old.xml", Route(body=rss_feed("old", 3, start=datetime(2020, 1, 5,
-                                                                                 tzinfo=UTC))))
+        old = server.add(
+            "/old.xml", Route(body=rss_feed("old", 3, start=datetime(2020, 1, 5, tzinfo=UTC)))
+        )
         missing = server.url("/missing.xml")
         (tmp_path / "feeds.yaml").write_text(
             "fetch:\n  read_timeout_s: 5\n  retries: 0\n"
             f"feeds:\n  - name: Good Wire\n    url: {ok}\n"
             f"  - name: Old Blog\n    url: {old}\n"
-            f"  - name: Gone Away\n    url: {missing}\n", encoding="utf-8")
+            f"  - name: Gone Away\n    url: {missing}\n",
+            encoding="utf-8",
+        )
         yield tmp_path, server
 
 
@@ -43,8 +47,9 @@ def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
     fetched = digest("fetch", "--project", str(root))
     assert fetched.returncode == 0, fetched.stderr
     summary = fetched.stdout.splitlines()
-    assert summary[0].startswith("fetched 2, not modified 0, unchanged 0, skipped 0, failed 1; "
-                                 "9 new item(s)")
+    assert summary[0].startswith(
+        "fetched 2, not modified 0, unchanged 0, skipped 0, failed 1; 9 new item(s)"
+    )
     assert any(line.startswith("  Gone Away: failed: HTTP 404") for line in summary[1:])
     assert fetched.stderr == ""  # no progress bar and no log lines when not on a terminal
 
@@ -75,8 +80,9 @@ def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
 def on_a_terminal(*args: str) -> str:
     """Run digest with its stderr on a pseudo-terminal; return what the terminal showed."""
     leader, follower = pty.openpty()
-    with subprocess.Popen([sys.executable, "-m", "digest", *args], stdout=subprocess.DEVNULL,
-                          stderr=follower) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "digest", *args], stdout=subprocess.DEVNULL, stderr=follower
+    ) as proc:
         os.close(follower)
         shown = b""
         while True:
@@ -93,7 +99,8 @@ def on_a_terminal(*args: str) -> str:
 
 
 def test_a_terminal_shows_a_progress_bar_that_counts_every_feed(
-        project: tuple[Path, FeedServer]) -> None:
+    project: tuple[Path, FeedServer],
+) -> None:
     root, _ = project
     shown = on_a_terminal("fetch", "--project", str(root))
     assert "fetching" in shown and "3/3" in shown

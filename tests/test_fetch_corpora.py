@@ -50,7 +50,8 @@ def fetch_all(tmp_path: Path, feeds: list[FeedSource]) -> tuple[object, Path]:
 
 
 def test_every_feedparser_test_document_is_fetched_without_an_exception(
-        tmp_path: Path, server: FeedServer) -> None:
+    tmp_path: Path, server: FeedServer
+) -> None:
     need(FEEDPARSER_TESTS)
     feeds = []
     for path in sorted(FEEDPARSER_TESTS.rglob("*.xml")):
@@ -75,8 +76,9 @@ def test_every_feedparser_test_document_is_fetched_without_an_exception(
 _ITEM = re.compile(rb"<item\b.*?</item>", re.DOTALL)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
 # FeedBurner keeps the article's own address aside from its redirect link.
-_LINK = re.compile(r"<feedburner:origLink>(.*?)</feedburner:origLink>|<link>(.*?)</link>",
-                   re.DOTALL)
+_LINK = re.compile(
+    r"<feedburner:origLink>(.*?)</feedburner:origLink>|<link>(.*?)</link>", re.DOTALL
+)
 _DECLARED = re.compile(rb"""<\?xml[^>]*encoding=["']([\w-]+)""")
 _CODECS = {"shift_jis": "cp932", "euc-jp": "euc_jis_2004"}
 
@@ -99,22 +101,30 @@ def expected_items(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-def test_every_real_feed_item_is_stored_with_its_title_intact(tmp_path: Path,
-                                                              server: FeedServer) -> None:
+def test_every_real_feed_item_is_stored_with_its_title_intact(
+    tmp_path: Path, server: FeedServer
+) -> None:
     need(REAL_FEEDS)
     paths = sorted(p for p in REAL_FEEDS.iterdir() if p.suffix in (".xml", ".rdf"))
     assert len(paths) >= 15
     # Served as bare text/xml, the hardest case: no charset from the server at all.
-    feeds = [FeedSource(p.stem, server.add(f"/{p.name}", Route(body=p.read_bytes(),
-                                                               content_type="text/xml")),
-                        lang="ja" if re.search(r"jp|japan|asahi|mainichi|2ch", p.stem)
-                        and "japantimes" not in p.stem else "en")
-             for p in paths]
+    feeds = [
+        FeedSource(
+            p.stem,
+            server.add(f"/{p.name}", Route(body=p.read_bytes(), content_type="text/xml")),
+            lang="ja"
+            if re.search(r"jp|japan|asahi|mainichi|2ch", p.stem) and "japantimes" not in p.stem
+            else "en",
+        )
+        for p in paths
+    ]
     report, db = fetch_all(tmp_path, feeds)
     assert {f.outcome for f in report.feeds} == {"fetched"}  # type: ignore[attr-defined]
     with Store.open(db) as store:
-        stored = {i.url: i for i in store.items_between(datetime(1990, 1, 1, tzinfo=UTC),
-                                                        NOW + timedelta(days=1))}
+        stored = {
+            i.url: i
+            for i in store.items_between(datetime(1990, 1, 1, tzinfo=UTC), NOW + timedelta(days=1))
+        }
     total = 0
     for path in paths:
         seen: set[str] = set()
@@ -130,8 +140,9 @@ def test_every_real_feed_item_is_stored_with_its_title_intact(tmp_path: Path,
     assert total == 374  # the count in real-feeds/SOURCES.md
     for item in stored.values():  # plain text: no markup, entities or stray whitespace
         for text in (item.title, item.summary):
-            assert not re.search(r"<[a-zA-Z/][^>]*>|&(#\d+|#x[0-9a-f]+|[a-z]+);|\s\s|^\s|\s$",
-                                 text, re.IGNORECASE), f"{item.feed}: {text!r}"
+            assert not re.search(
+                r"<[a-zA-Z/][^>]*>|&(#\d+|#x[0-9a-f]+|[a-z]+);|\s\s|^\s|\s$", text, re.IGNORECASE
+            ), f"{item.feed}: {text!r}"
     # A feed without dates: its items are flagged and take the time they were first seen.
     undated = [i for i in stored.values() if i.feed == "blog-artifact-jp-eucjp-2005"]
     assert len(undated) == 15

@@ -59,14 +59,23 @@ def stored(db: Path) -> tuple[int, int]:
 def test_a_run_killed_half_way_keeps_what_it_stored(tmp_path: Path) -> None:
     db = tmp_path / ".digest" / "digest.sqlite"
     with FeedServer() as server:
-        fast = [(f"fast{i}", server.add(f"/fast{i}.xml", Route(body=rss_feed(f"fast{i}", 10))))
-                for i in range(5)]
+        fast = [
+            (f"fast{i}", server.add(f"/fast{i}.xml", Route(body=rss_feed(f"fast{i}", 10))))
+            for i in range(5)
+        ]
         stuck = Route(mode="hang")
         feeds = [*fast, ("stuck", server.add("/stuck.xml", stuck))]
-        spec = {"feeds": feeds, "root": str(tmp_path), "db": str(db), "now": NOW.isoformat(),
-                "settings": {"timeout_s": 60, "read_timeout_s": 60, "retries": 0}}
-        child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(spec)],
-                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+        spec = {
+            "feeds": feeds,
+            "root": str(tmp_path),
+            "db": str(db),
+            "now": NOW.isoformat(),
+            "settings": {"timeout_s": 60, "read_timeout_s": 60, "retries": 0},
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, json.dumps(spec)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         try:
             deadline = time.monotonic() + 60
             while stored(db) != (50, 5) and time.monotonic() < deadline:
@@ -79,8 +88,11 @@ def test_a_run_killed_half_way_keeps_what_it_stored(tmp_path: Path) -> None:
         assert server.requests("/stuck.xml") == 1  # it was killed while waiting on this one
 
         stuck.mode, stuck.body = "normal", rss_feed("stuck", 4)
-        config = Config(feeds=tuple(FeedSource(n, u) for n, u in feeds), fetch=SETTINGS,
-                        path=tmp_path / "feeds.yaml")
+        config = Config(
+            feeds=tuple(FeedSource(n, u) for n, u in feeds),
+            fetch=SETTINGS,
+            path=tmp_path / "feeds.yaml",
+        )
         with Store.open(db) as store:
             report = fetch_into_store(config, store, now=NOW)
             assert store.count_items() == 54

@@ -34,11 +34,26 @@ RULES = Rules(
 )
 
 
-def item(title: str, summary: str = "", *, id: str = "i1", feed: str = "Kyodo News",
-         hours_ago: float = 5, lang: str = "en", kind: str = "press") -> Item:
-    return Item(id=id, feed=feed, url=f"https://news.example/{id}", title=title,
-                summary=summary, published=NOW - timedelta(hours=hours_ago),
-                lang=lang, kind=kind)  # type: ignore[arg-type]
+def item(
+    title: str,
+    summary: str = "",
+    *,
+    id: str = "i1",
+    feed: str = "Kyodo News",
+    hours_ago: float = 5,
+    lang: str = "en",
+    kind: str = "press",
+) -> Item:
+    return Item(
+        id=id,
+        feed=feed,
+        url=f"https://news.example/{id}",
+        title=title,
+        summary=summary,
+        published=NOW - timedelta(hours=hours_ago),
+        lang=lang,
+        kind=kind,
+    )  # type: ignore[arg-type]
 
 
 def words(title: str, summary: str = "", rules: Rules = RULES) -> dict[str, set[str]]:
@@ -78,8 +93,11 @@ def test_acronyms_are_case_sensitive_words_are_not() -> None:
 
 
 def test_a_capitalised_word_is_a_proper_noun() -> None:
-    rules = replace(RULES, alliance_phrases=(*RULES.alliance_phrases, "Quad"),
-                    us_terms=(*RULES.us_terms, "Marine"))
+    rules = replace(
+        RULES,
+        alliance_phrases=(*RULES.alliance_phrases, "Quad"),
+        us_terms=(*RULES.us_terms, "Marine"),
+    )
     assert words("Quad leaders meet", rules=rules)["phrase"] == {"Quad"}
     assert words("QUAD LEADERS MEET", rules=rules)["phrase"] == {"QUAD"}
     assert "phrase" not in words("a quad-core chip", rules=rules)
@@ -88,8 +106,11 @@ def test_a_capitalised_word_is_a_proper_noun() -> None:
 
 
 def test_an_office_after_another_country_is_that_countrys() -> None:
-    rules = replace(RULES, japan_terms=(*RULES.japan_terms, "外相", "首相", "尖閣"),
-                    other_countries=("中国 | 中 | ロシア | 露 | 韓",))
+    rules = replace(
+        RULES,
+        japan_terms=(*RULES.japan_terms, "外相", "首相", "尖閣"),
+        other_countries=("中国 | 中 | ロシア | 露 | 韓",),
+    )
     assert words("茂木外相、米国務長官と会談", rules=rules)["japan"] == {"外相"}  # bare: Japan's
     for foreign in ("露外相、米国を批判", "米韓外相会談", "中国の王毅外相、米国務長官と会談"):
         assert "japan" not in words(foreign, rules=rules), foreign
@@ -99,7 +120,9 @@ def test_an_office_after_another_country_is_that_countrys() -> None:
     # A place stays Japan's whoever is named before it.
     assert words("中国の尖閣侵入に米国が懸念", rules=rules)["japan"] == {"尖閣"}
     assert compile_rules(rules).words_found("露外相、米国を批判") == [
-        ("US side", ("米国",)), ("another country's office", ("外相",))]
+        ("US side", ("米国",)),
+        ("another country's office", ("外相",)),
+    ]
 
 
 def test_english_words_need_word_boundaries_and_take_plurals() -> None:
@@ -180,10 +203,12 @@ def test_sides_far_apart_count_only_in_the_lead() -> None:
 
 
 def test_us_only_and_japan_only_news_are_not_candidates() -> None:
-    assert not score_item(item("Pentagon announces drone program", "missile"), RULES,
-                          now=NOW).relevant
-    assert not score_item(item("Japan's cabinet approves budget", "tariff"), RULES,
-                          now=NOW).relevant
+    assert not score_item(
+        item("Pentagon announces drone program", "missile"), RULES, now=NOW
+    ).relevant
+    assert not score_item(
+        item("Japan's cabinet approves budget", "tariff"), RULES, now=NOW
+    ).relevant
 
 
 def test_source_kind_and_freshness_rank_but_do_not_decide() -> None:
@@ -223,14 +248,36 @@ def test_fast_path_agrees_with_full_scoring() -> None:
 
 def copies() -> list[Item]:
     return [
-        item("Hegseth, Nakatani agree on missile co-production", "Talks in Tokyo.",
-             id="a", feed="Kyodo News", hours_ago=10, kind="wire"),
-        item("Hegseth and Nakatani agree to co-produce missiles", "The Pentagon said.",
-             id="b", feed="The Japan Times", hours_ago=8),
-        item("中谷防衛相とヘグセス国防長官、ミサイル共同生産で合意", "両氏が会談した。",
-             id="c", feed="NHK 政治", hours_ago=9, lang="ja"),
-        item("US-Japan tariff talks resume", "Tariff negotiators met.", id="d",
-             feed="Nikkei Asia", hours_ago=30),
+        item(
+            "Hegseth, Nakatani agree on missile co-production",
+            "Talks in Tokyo.",
+            id="a",
+            feed="Kyodo News",
+            hours_ago=10,
+            kind="wire",
+        ),
+        item(
+            "Hegseth and Nakatani agree to co-produce missiles",
+            "The Pentagon said.",
+            id="b",
+            feed="The Japan Times",
+            hours_ago=8,
+        ),
+        item(
+            "中谷防衛相とヘグセス国防長官、ミサイル共同生産で合意",
+            "両氏が会談した。",
+            id="c",
+            feed="NHK 政治",
+            hours_ago=9,
+            lang="ja",
+        ),
+        item(
+            "US-Japan tariff talks resume",
+            "Tariff negotiators met.",
+            id="d",
+            feed="Nikkei Asia",
+            hours_ago=30,
+        ),
         item("Japan beats US in World Baseball Classic", "", id="e", feed="Kyodo News"),
         item("Pentagon announces drone program", "", id="f", feed="Defense News"),
     ]
@@ -255,8 +302,10 @@ def test_candidate_ids_are_stable_across_runs_and_late_copies() -> None:
 
 
 def test_same_headline_days_apart_is_two_stories() -> None:
-    items = [item("US-Japan summit on tariffs", id="x", hours_ago=5),
-             item("US-Japan summit on tariffs", id="y", hours_ago=5 + 24 * 6)]
+    items = [
+        item("US-Japan summit on tariffs", id="x", hours_ago=5),
+        item("US-Japan summit on tariffs", id="y", hours_ago=5 + 24 * 6),
+    ]
     assert len(select_candidates(items, RULES, now=NOW)) == 2
 
 
@@ -267,8 +316,15 @@ def test_outlets_known_to_the_store_are_listed() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["relevance_eval.tsv", "relevance_holdout.tsv", "relevance_holdout2.tsv",
-             "relevance_holdout3.tsv", "relevance_review_cases.tsv"])
+    "name",
+    [
+        "relevance_eval.tsv",
+        "relevance_holdout.tsv",
+        "relevance_holdout2.tsv",
+        "relevance_holdout3.tsv",
+        "relevance_review_cases.tsv",
+    ],
+)
 def test_project_rules_meet_the_quality_targets(name: str) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_filter import load_eval, quality

@@ -20,6 +20,7 @@ from digest.publish import preview
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path)
 
+
 STORY = """\
 stories:
   - headline: Tokyo and Washington open talks on shipbuilding
@@ -35,8 +36,9 @@ stories:
 def project(config: Config) -> Config:
     refresh(config, [cand(1, 5.0), cand(2, 9.0), cand(3, 7.0)])
     path = draft.draft_path(config, ISSUE)
-    path.write_text(path.read_text(encoding="utf-8").replace("stories: []\n", STORY),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("stories: []\n", STORY), encoding="utf-8"
+    )
     return config
 
 
@@ -50,8 +52,13 @@ def server(project: Config) -> Iterator[preview.PreviewHTTPServer]:
         running.server_close()
 
 
-def request(server: preview.PreviewHTTPServer, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def request(
+    server: preview.PreviewHTTPServer,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     host, port = server.server_address[:2]
     conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
@@ -62,18 +69,21 @@ def request(server: preview.PreviewHTTPServer, method: str, path: str, body: byt
         conn.close()
 
 
-def post_status(server: preview.PreviewHTTPServer, cid: str, status: str,
-                token: str | None) -> tuple[int, dict]:
+def post_status(
+    server: preview.PreviewHTTPServer, cid: str, status: str, token: str | None
+) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json"}
     if token is not None:
         headers[preview.TOKEN_HEADER] = token
-    code, body = request(server, "POST", "/status",
-                         json.dumps({"id": cid, "status": status}).encode(), headers)
+    code, body = request(
+        server, "POST", "/status", json.dumps({"id": cid, "status": status}).encode(), headers
+    )
     return code, json.loads(body)
 
 
-def test_the_page_shows_email_text_problems_and_candidates(server: preview.PreviewHTTPServer,
-                                                           project: Config) -> None:
+def test_the_page_shows_email_text_problems_and_candidates(
+    server: preview.PreviewHTTPServer, project: Config
+) -> None:
     code, body = request(server, "GET", "/")
     page = body.decode("utf-8")
     assert code == 200
@@ -84,7 +94,8 @@ def test_the_page_shows_email_text_problems_and_candidates(server: preview.Previ
     assert code == 200 and b"Tokyo and Washington open talks on shipbuilding" in email
     code, body = request(server, "GET", "/version")
     assert json.loads(body)["version"] == preview.content_version(
-        draft.draft_path(project, ISSUE).read_bytes())
+        draft.draft_path(project, ISSUE).read_bytes()
+    )
 
 
 def test_status_buttons_need_the_page_token_and_write_the_draft(
@@ -123,8 +134,9 @@ def visible(frame: object, text: str) -> None:
 
 
 @pytest.mark.browser
-def test_the_page_follows_saves_and_buttons(server: preview.PreviewHTTPServer, project: Config,
-                                            browser: object, artifacts_dir: Path) -> None:
+def test_the_page_follows_saves_and_buttons(
+    server: preview.PreviewHTTPServer, project: Config, browser: object, artifacts_dir: Path
+) -> None:
     path = draft.draft_path(project, ISSUE)
     page = browser.new_page()  # type: ignore[attr-defined]
     page.set_viewport_size({"width": 1100, "height": 1000})
@@ -139,9 +151,13 @@ def test_the_page_follows_saves_and_buttons(server: preview.PreviewHTTPServer, p
 
         # The editor saves a new headline in a text editor; the page follows by itself.
         text = path.read_text(encoding="utf-8")
-        path.write_text(text.replace("Tokyo and Washington open talks on shipbuilding",
-                                     "Japan to repair US warships in its yards"),
-                        encoding="utf-8")
+        path.write_text(
+            text.replace(
+                "Tokyo and Washington open talks on shipbuilding",
+                "Japan to repair US warships in its yards",
+            ),
+            encoding="utf-8",
+        )
         saved = time.monotonic()
         visible(desktop, "Japan to repair US warships in its yards")
         visible(page.frame_locator("#frame-phone"), "Japan to repair US warships in its yards")
@@ -160,9 +176,10 @@ def test_the_page_follows_saves_and_buttons(server: preview.PreviewHTTPServer, p
         page.screenshot(path=str(artifacts_dir / "preview-after.png"))
 
         # A save that breaks the YAML is shown with its line, over the last good render.
-        path.write_text(path.read_text(encoding="utf-8").replace("sources: [c0002]",
-                                                                 "sources: [c0002"),
-                        encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("sources: [c0002]", "sources: [c0002"),
+            encoding="utf-8",
+        )
         page.locator("#error").wait_for(timeout=5000)
         assert f"{path}:" in page.locator("#error").inner_text()
         page.screenshot(path=str(artifacts_dir / "preview-broken.png"))
@@ -172,8 +189,7 @@ def test_the_page_follows_saves_and_buttons(server: preview.PreviewHTTPServer, p
     print(f"page followed the save in {followed:.2f} s")
 
 
-def test_a_busy_port_is_one_clear_error(server: preview.PreviewHTTPServer,
-                                        project: Config) -> None:
+def test_a_busy_port_is_one_clear_error(server: preview.PreviewHTTPServer, project: Config) -> None:
     from digest.errors import DigestError
 
     port = server.server_address[1]

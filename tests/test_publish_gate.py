@@ -11,8 +11,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def digest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "digest", *args, "--project", str(project)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "digest", *args, "--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_an_issue_without_stories_is_not_published(tmp_path: Path) -> None:

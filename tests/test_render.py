@@ -57,8 +57,10 @@ def hostile() -> render.Rendered:
 def test_subject_follows_the_configured_pattern(sample: render.Rendered) -> None:
     assert sample.subject == "US-Japan Alliance Digest Vol 4.22 (November 15, 2026)"
     config = sample_config(subject="[{iso_date}] {title}")
-    assert render.subject_for(sample_issue(), config) == \
-        "[2026-11-15] US-Japan Alliance Digest Vol 4.22"
+    assert (
+        render.subject_for(sample_issue(), config)
+        == "[2026-11-15] US-Japan Alliance Digest Vol 4.22"
+    )
 
 
 def test_a_bad_subject_pattern_names_the_setting() -> None:
@@ -83,8 +85,11 @@ def test_the_issue_reads_like_the_digest(sample: render.Rendered) -> None:
         for source in story.sources:
             assert f'href="{source.url}"' in sample.html
             assert f">{source.name}</a>" in sample.html
-    assert [h for h in ("Defense", "Economy &amp; Technology", "Diplomacy")
-            if f">{h}</h2>" in sample.html] == ["Defense", "Economy &amp; Technology", "Diplomacy"]
+    assert [
+        h
+        for h in ("Defense", "Economy &amp; Technology", "Diplomacy")
+        if f">{h}</h2>" in sample.html
+    ] == ["Defense", "Economy &amp; Technology", "Diplomacy"]
 
 
 def test_footer_has_organisation_links_unsubscribe_and_address(sample: render.Rendered) -> None:
@@ -105,8 +110,9 @@ def test_without_an_unsubscribe_url_the_footer_points_to_contact() -> None:
 
 def test_stories_without_sections_get_no_section_headings() -> None:
     issue = sample_issue()
-    flat = dataclasses.replace(issue, stories=tuple(
-        dataclasses.replace(s, section=None) for s in issue.stories))
+    flat = dataclasses.replace(
+        issue, stories=tuple(dataclasses.replace(s, section=None) for s in issue.stories)
+    )
     tags = Tags(render.render_issue(flat, sample_config(), now=NOW).html)
     levels = [name for name, _ in tags.tags if re.fullmatch(r"h[1-6]", name)]
     assert levels == ["h1", "h2"] + ["h2"] * len(issue.stories)
@@ -117,9 +123,13 @@ def test_interleaved_sections_get_one_heading_each_in_order_of_first_use() -> No
     # list of headlines must follow the stories as printed (as the archive page does).
     issue = sample_issue()
     sections = ["Defense", "Diplomacy", None, "Defense", "Economy", None]
-    mixed = dataclasses.replace(issue, stories=tuple(
-        dataclasses.replace(s, section=name) for s, name in zip(issue.stories, sections,
-                                                                strict=True)))
+    mixed = dataclasses.replace(
+        issue,
+        stories=tuple(
+            dataclasses.replace(s, section=name)
+            for s, name in zip(issue.stories, sections, strict=True)
+        ),
+    )
     config = sample_config()
     rendered = render.render_issue(mixed, config, now=NOW)
     tags = Tags(rendered.html)
@@ -132,8 +142,9 @@ def test_interleaved_sections_get_one_heading_each_in_order_of_first_use() -> No
     ids = [attrs["id"] for name, attrs in tags.tags if name == "h3" and attrs.get("id")]
     assert toc == [f"#{anchor}" for anchor in order]
     assert ids == order
-    assert [line for line in rendered.text.splitlines() if line.startswith("==")] \
-        == ["=" * len(name) for name in headings]
+    assert [line for line in rendered.text.splitlines() if line.startswith("==")] == [
+        "=" * len(name) for name in headings
+    ]
 
 
 # ---------------------------------------------------------------- accessibility
@@ -180,7 +191,7 @@ def test_preheader_comes_from_the_draft(sample: render.Rendered) -> None:
 
 
 def test_preheader_is_hidden_in_every_client_and_padded(sample: render.Rendered) -> None:
-    body = sample.html[sample.html.index("<body"):]
+    body = sample.html[sample.html.index("<body") :]
     first = re.search(r'<div class="preheader" style="([^"]*)">([^<]*)</div>', body)
     assert first is not None
     style, content = first.groups()
@@ -205,8 +216,9 @@ def test_preheader_is_always_40_to_150_characters(preheader: str) -> None:
 
 
 def test_preheader_of_a_one_story_issue_is_padded_with_the_title() -> None:
-    issue = dataclasses.replace(sample_issue(), preheader="", stories=(
-        IssueStory("Talks", "Body.", (), None, "a"),))
+    issue = dataclasses.replace(
+        sample_issue(), preheader="", stories=(IssueStory("Talks", "Body.", (), None, "a"),)
+    )
     text = render.preheader_for(issue, ["Talks"])
     assert 40 <= len(text) <= 150 and "Vol 4.22" in text
 
@@ -222,8 +234,9 @@ def test_css_is_inlined_and_style_blocks_kept(sample: render.Rendered) -> None:
 
 
 def _style_blocks(html: str) -> list[str]:
-    head = re.sub(r"<!--\[if mso\]>.*?<!\[endif\]-->", "", html[: html.index("</head>")],
-                  flags=re.S)
+    head = re.sub(
+        r"<!--\[if mso\]>.*?<!\[endif\]-->", "", html[: html.index("</head>")], flags=re.S
+    )
     return re.findall(r"<style[^>]*>(.*?)</style>", head, re.S)
 
 
@@ -242,8 +255,7 @@ def test_style_blocks_are_small_and_kept_apart_for_gmail(sample: render.Rendered
     # Apple Mail honours the color-scheme declaration in CSS as well as the meta tag, and
     # leaves dates and addresses alone when told so.
     assert "color-scheme: light dark" in dark[0]
-    assert '<meta name="format-detection" content="telephone=no, date=no, address=no' \
-        in sample.html
+    assert '<meta name="format-detection" content="telephone=no, date=no, address=no' in sample.html
 
 
 def test_outlook_gets_widths_as_attributes_and_no_css_images(sample: render.Rendered) -> None:
@@ -314,8 +326,10 @@ def test_hostile_feed_text_stays_inert(hostile: render.Rendered) -> None:
     assert "javascript:" not in hostile.html.lower()
     assert "data:text" not in hostile.html and "vbscript" not in hostile.html.lower()
     # The visible text says what the feed said, escaped.
-    assert "Summit &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; ends" in hostile.html \
+    assert (
+        "Summit &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; ends" in hostile.html
         or "Summit &lt;script&gt;alert('x')&lt;/script&gt; ends" in hostile.html
+    )
 
 
 def test_hostile_links_are_dropped_and_good_ones_kept(hostile: render.Rendered) -> None:
@@ -352,30 +366,37 @@ def test_a_non_http_image_is_dropped(hostile: render.Rendered) -> None:
     assert "Image Source" not in hostile.html
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://example.org/a?b=1&c=2", "https://example.org/a?b=1&c=2"),
-    ("  http://example.org/  ", "http://example.org/"),
-    ('https://example.org/"><script>', "https://example.org/%22%3E%3Cscript%3E"),
-    ("javascript:alert(1)", None),
-    ("JaVaScRiPt:alert(1)", None),
-    ("data:text/html,<b>", None),
-    ("vbscript:x", None),
-    ("ftp://example.org/", None),
-    ("//example.org/", None),
-    ("/relative", None),
-    ("https://exa mple.org/", None),
-    ("https://example.org/\nBcc: x", None),
-    ("https://", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.org/a?b=1&c=2", "https://example.org/a?b=1&c=2"),
+        ("  http://example.org/  ", "http://example.org/"),
+        ('https://example.org/"><script>', "https://example.org/%22%3E%3Cscript%3E"),
+        ("javascript:alert(1)", None),
+        ("JaVaScRiPt:alert(1)", None),
+        ("data:text/html,<b>", None),
+        ("vbscript:x", None),
+        ("ftp://example.org/", None),
+        ("//example.org/", None),
+        ("/relative", None),
+        ("https://exa mple.org/", None),
+        ("https://example.org/\nBcc: x", None),
+        ("https://", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_safe_url(url: str | None, expected: str | None) -> None:
     assert render.safe_url(url) == expected
 
 
 def test_story_without_any_safe_source_has_no_sources_line() -> None:
-    issue = dataclasses.replace(sample_issue(), stories=(
-        IssueStory("Headline here", "Body.", (SourceLink("X", "javascript:1"),), None, "a"),))
+    issue = dataclasses.replace(
+        sample_issue(),
+        stories=(
+            IssueStory("Headline here", "Body.", (SourceLink("X", "javascript:1"),), None, "a"),
+        ),
+    )
     rendered = render.render_issue(issue, sample_config(), now=NOW)
     assert "Sources:" not in rendered.html and "Sources:" not in rendered.text
 
@@ -397,20 +418,24 @@ def test_text_part_is_the_same_issue(sample: render.Rendered) -> None:
 
 
 def _long_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines()
-            if render.display_width(line) > 72 and "://" not in line]
+    return [
+        line for line in text.splitlines() if render.display_width(line) > 72 and "://" not in line
+    ]
 
 
-def test_text_part_is_wrapped_at_72_columns(sample: render.Rendered,
-                                            hostile: render.Rendered) -> None:
+def test_text_part_is_wrapped_at_72_columns(
+    sample: render.Rendered, hostile: render.Rendered
+) -> None:
     assert not _long_lines(sample.text)
     assert not _long_lines(hostile.text)
 
 
 def test_wrapping_never_splits_a_hyphenated_word() -> None:
-    text = ("The forward-deployed forces and the defense-industrial forum met the "
-            "command-and-control deadline with surface-to-air interceptors and "
-            "supply-chain resilience reviews, state-of-the-art over-the-horizon radars. ") * 3
+    text = (
+        "The forward-deployed forces and the defense-industrial forum met the "
+        "command-and-control deadline with surface-to-air interceptors and "
+        "supply-chain resilience reviews, state-of-the-art over-the-horizon radars. "
+    ) * 3
     wrapped = render.wrap_text(text)
     lines = wrapped.splitlines()
     assert all(len(line) <= 72 for line in lines)
@@ -421,8 +446,9 @@ def test_wrapping_never_splits_a_hyphenated_word() -> None:
 
 
 def test_wrapping_japanese_respects_width_and_line_breaking_rules() -> None:
-    text = ("日米両政府は、重要鉱物の供給網を強化するため、"
-            "共同備蓄の枠組みを検討していると発表した。") * 4
+    text = (
+        "日米両政府は、重要鉱物の供給網を強化するため、共同備蓄の枠組みを検討していると発表した。"
+    ) * 4
     lines = render.wrap_text(text, indent="  ").splitlines()
     assert len(lines) > 3
     assert all(render.display_width(line) <= 72 for line in lines)
@@ -438,8 +464,9 @@ def test_wrapping_keeps_urls_whole_and_cuts_runaway_words() -> None:
 
 
 def test_an_almost_empty_issue_still_renders() -> None:
-    issue = dataclasses.replace(sample_issue(), stories=(), intro="", image=None,
-                                image_credit="", preheader="")
+    issue = dataclasses.replace(
+        sample_issue(), stories=(), intro="", image=None, image_credit="", preheader=""
+    )
     rendered = render.render_issue(issue, sample_config(), now=NOW)
     tags = Tags(rendered.html)
     assert len(tags.all("h1")) == 1 and not tags.all("img") and not tags.all("ul")

@@ -26,18 +26,29 @@ WIDTHS = (600, 375)
 def lead_image_png(width: int = 1200, height: int = 630) -> bytes:
     """A navy-to-red gradient PNG, made without an imaging library."""
     raw = b"".join(
-        b"\x00" + b"".join(bytes((20 + x * 150 // width, 33 + y * 20 // height,
-                                  61 - x * 20 // width)) for x in range(width))
+        b"\x00"
+        + b"".join(
+            bytes((20 + x * 150 // width, 33 + y * 20 // height, 61 - x * 20 // width))
+            for x in range(width)
+        )
         for y in range(height)
     )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +91,11 @@ def shoot(page: Any, artifacts_dir: Path, name: str) -> Path:
 
 
 def overflow(page: Any) -> int:
-    return int(page.evaluate(
-        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"))
+    return int(
+        page.evaluate(
+            "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        )
+    )
 
 
 # Contrast of every visible text-bearing element against the first opaque background
@@ -122,8 +136,9 @@ def sample() -> render.Rendered:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_email_fits_the_screen(open_email: Any, sample: render.Rendered, width: int,
-                               artifacts_dir: Path) -> None:
+def test_email_fits_the_screen(
+    open_email: Any, sample: render.Rendered, width: int, artifacts_dir: Path
+) -> None:
     page = open_email(sample.html, width=width)
     assert overflow(page) <= width
     # The lead image arrived and scales to the column.
@@ -131,15 +146,17 @@ def test_email_fits_the_screen(open_email: Any, sample: render.Rendered, width: 
     assert image[0] == 1200 and 0 < image[1] <= width
     # Every headline in the list points at a story in the email.
     targets = page.eval_on_selector_all(
-        "a[href^='#']", "links => links.map(a => !!document.getElementById(a.hash.slice(1)))")
+        "a[href^='#']", "links => links.map(a => !!document.getElementById(a.hash.slice(1)))"
+    )
     assert targets and all(targets)
     shoot(page, artifacts_dir, f"{width}")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", WIDTHS)
-def test_text_contrast_is_at_least_4_5(open_email: Any, sample: render.Rendered, width: int,
-                                       scheme: str, artifacts_dir: Path) -> None:
+def test_text_contrast_is_at_least_4_5(
+    open_email: Any, sample: render.Rendered, width: int, scheme: str, artifacts_dir: Path
+) -> None:
     page = open_email(sample.html, width=width, scheme=scheme)
     measured = page.evaluate(CONTRAST_JS)
     assert len(measured) > 30
@@ -160,8 +177,7 @@ def test_story_layout_on_a_phone(open_email: Any, sample: render.Rendered) -> No
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_hostile_issue_is_inert_and_fits(open_email: Any, width: int,
-                                         artifacts_dir: Path) -> None:
+def test_hostile_issue_is_inert_and_fits(open_email: Any, width: int, artifacts_dir: Path) -> None:
     rendered = render.render_issue(adversarial_issue(), sample_config(), now=NOW)
     page = open_email(rendered.html, width=width)
     page.wait_for_timeout(50)
@@ -169,7 +185,8 @@ def test_hostile_issue_is_inert_and_fits(open_email: Any, width: int,
     assert page.evaluate("() => document.scripts.length") == 0
     handlers = page.evaluate(
         "() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]"
-        ".filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))")
+        ".filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))"
+    )
     assert handlers == []
     hrefs = page.eval_on_selector_all("a", "links => links.map(a => a.protocol)")
     assert set(hrefs) <= {"https:", "http:", "about:"}  # about: is how #anchors resolve here
@@ -177,8 +194,9 @@ def test_hostile_issue_is_inert_and_fits(open_email: Any, width: int,
     shoot(page, artifacts_dir, f"hostile-{width}")
 
 
-def test_without_style_blocks_the_email_still_reads(open_email: Any, sample: render.Rendered,
-                                                    artifacts_dir: Path) -> None:
+def test_without_style_blocks_the_email_still_reads(
+    open_email: Any, sample: render.Rendered, artifacts_dir: Path
+) -> None:
     # Some clients (Gmail for non-Google accounts, many webmail sanitizers) drop every
     # <style> block: the inlined styles alone must keep the layout and the contrast.
     html, dropped = re.subn(r"<style[^>]*>.*?</style>", "", sample.html, flags=re.S)

@@ -38,12 +38,22 @@ def test_matches_golden(name: str) -> None:
     actual = rendered_files()[name]
     if actual != expected:
         # The HTML is a few long lines: diff it tag by tag to show where it moved.
-        split = (lambda s: s.replace(">", ">\n").splitlines()) if name.endswith(".html") \
+        split = (
+            (lambda s: s.replace(">", ">\n").splitlines())
+            if name.endswith(".html")
             else str.splitlines
-        diff = "\n".join(list(difflib.unified_diff(split(expected), split(actual), "golden",
-                                                   "rendered", lineterm=""))[:60])
-        pytest.fail(f"{name} differs from the golden file:\n{diff}\n"
-                    f"If the change is intended, run `{REGENERATE}`")
+        )
+        diff = "\n".join(
+            list(
+                difflib.unified_diff(
+                    split(expected), split(actual), "golden", "rendered", lineterm=""
+                )
+            )[:60]
+        )
+        pytest.fail(
+            f"{name} differs from the golden file:\n{diff}\n"
+            f"If the change is intended, run `{REGENERATE}`"
+        )
 
 
 def regenerate() -> None:

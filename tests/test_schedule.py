@@ -87,10 +87,17 @@ def jobs_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def make_project(root: Path, *, every_hours: float = 1.0, cron: str = "0 7 1,15 * *",
-                 grace_hours: float = 24.0, extra: str = "") -> Config:
+def make_project(
+    root: Path,
+    *,
+    every_hours: float = 1.0,
+    cron: str = "0 7 1,15 * *",
+    grace_hours: float = 24.0,
+    extra: str = "",
+) -> Config:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "feeds.yaml").write_text(textwrap.dedent(f"""\
+    (root / "feeds.yaml").write_text(
+        textwrap.dedent(f"""\
         feeds:
           - name: Example
             url: https://example.org/feed.xml
@@ -100,7 +107,10 @@ def make_project(root: Path, *, every_hours: float = 1.0, cron: str = "0 7 1,15 
           draft_cron: "{cron}"
           timezone: America/New_York
           misfire_grace_hours: {grace_hours}
-        """) + extra, encoding="utf-8")
+        """)
+        + extra,
+        encoding="utf-8",
+    )
     return load_config(root)
 
 
@@ -154,22 +164,43 @@ def _info_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 def test_plan_follows_the_schedule_section(tmp_path):
     config = make_project(tmp_path, every_hours=3, cron="30 6 * * 1")
-    config = config.__class__(**{**config.__dict__, "schedule": config.schedule.__class__(
-        fetch_every_hours=3, jitter_minutes=10, draft_cron="30 6 * * 1",
-        timezone="Asia/Tokyo", misfire_grace_hours=6)})
+    config = config.__class__(
+        **{
+            **config.__dict__,
+            "schedule": config.schedule.__class__(
+                fetch_every_hours=3,
+                jitter_minutes=10,
+                draft_cron="30 6 * * 1",
+                timezone="Asia/Tokyo",
+                misfire_grace_hours=6,
+            ),
+        }
+    )
     fetch, draft = plan_jobs(config)
     assert (fetch.id, fetch.name, fetch.misfire_grace_s) == (
-        "fetch", "fetch every 3 h +-10 min", 6 * 3600)
+        "fetch",
+        "fetch every 3 h +-10 min",
+        6 * 3600,
+    )
     assert fetch.trigger.interval == timedelta(hours=3) and fetch.trigger.jitter == 600
     assert fetch.run_at_start and not draft.run_at_start
     monday = draft.trigger.get_next_fire_time(None, datetime(2026, 11, 25, tzinfo=UTC))
     assert monday == datetime(2026, 11, 30, 6, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 
-@pytest.mark.parametrize(("weekdays", "expected"), [
-    ("1", "mon"), ("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"),
-    ("5-0", "sun,fri,sat"), ("*/2", "sun,tue,thu,sat"), ("sat,sun", "sun,sat"), ("*", "*"),
-])
+@pytest.mark.parametrize(
+    ("weekdays", "expected"),
+    [
+        ("1", "mon"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("5-0", "sun,fri,sat"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("sat,sun", "sun,sat"),
+        ("*", "*"),
+    ],
+)
 def test_cron_weekdays_count_from_sunday_as_in_crontab(weekdays, expected):
     assert _cron_weekdays(weekdays) == expected
 
@@ -177,7 +208,9 @@ def test_cron_weekdays_count_from_sunday_as_in_crontab(weekdays, expected):
 def test_bad_cron_is_a_config_error_with_its_line(tmp_path):
     (tmp_path / "feeds.yaml").write_text(
         "feeds:\n  - name: A\n    url: https://example.org/a\n"
-        "schedule:\n  draft_cron: '0 7 32 * *'\n", encoding="utf-8")
+        "schedule:\n  draft_cron: '0 7 32 * *'\n",
+        encoding="utf-8",
+    )
     config, problems = read_config(tmp_path / "feeds.yaml")
     assert config is None
     assert [(p.line, p.message.split(":")[0]) for p in problems] == [(5, "schedule.draft_cron")]
@@ -210,21 +243,28 @@ def utc(*args: int) -> datetime:
 
 def test_draft_stays_at_7_new_york_time_across_dst():
     trigger = plan_jobs(Config())[1].trigger
-    assert fire_times(trigger, utc(2026, 2, 20), 2) == [utc(2026, 3, 1, 12),
-                                                         utc(2026, 3, 15, 11)]
-    assert fire_times(trigger, utc(2026, 10, 10), 2) == [utc(2026, 10, 15, 11),
-                                                          utc(2026, 11, 1, 12)]
+    assert fire_times(trigger, utc(2026, 2, 20), 2) == [utc(2026, 3, 1, 12), utc(2026, 3, 15, 11)]
+    assert fire_times(trigger, utc(2026, 10, 10), 2) == [
+        utc(2026, 10, 15, 11),
+        utc(2026, 11, 1, 12),
+    ]
 
 
 def test_cron_fires_once_when_clocks_fall_back_or_spring_forward():
     fall = plan_jobs(make_config_with_cron("30 1 * * *"))[1].trigger
     # 01:30 happens twice on 2026-11-01 (05:30 and 06:30 UTC): one run, as cron does.
     assert fire_times(fall, datetime(2026, 10, 31, 12, tzinfo=NY), 3) == [
-        utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30), utc(2026, 11, 3, 6, 30)]
+        utc(2026, 11, 1, 5, 30),
+        utc(2026, 11, 2, 6, 30),
+        utc(2026, 11, 3, 6, 30),
+    ]
     spring = plan_jobs(make_config_with_cron("30 2 * * *"))[1].trigger
     # 02:30 does not happen on 2026-03-08: one run, an hour later (03:30 EDT).
     assert fire_times(spring, datetime(2026, 3, 7, 12, tzinfo=NY), 3) == [
-        utc(2026, 3, 8, 7, 30), utc(2026, 3, 9, 6, 30), utc(2026, 3, 10, 6, 30)]
+        utc(2026, 3, 8, 7, 30),
+        utc(2026, 3, 9, 6, 30),
+        utc(2026, 3, 10, 6, 30),
+    ]
 
 
 def test_fetch_interval_is_elapsed_time_across_dst():
@@ -238,8 +278,7 @@ def test_fetch_interval_is_elapsed_time_across_dst():
 def make_config_with_cron(cron: str) -> Config:
     from digest.config import ScheduleSettings
 
-    return Config(schedule=ScheduleSettings(fetch_every_hours=3, jitter_minutes=0,
-                                            draft_cron=cron))
+    return Config(schedule=ScheduleSettings(fetch_every_hours=3, jitter_minutes=0, draft_cron=cron))
 
 
 def test_list_before_and_after_the_first_start(tmp_path, jobs_path):
@@ -272,8 +311,11 @@ def test_jobs_fire_on_their_interval_one_at_a_time(tmp_path, jobs_path, caplog):
     assert set(fired(config)) == {"fetch"}
     (started,) = [r.message for r in caplog.records if "started" in r.message]
     assert started.startswith("scheduler started: fetch every 0.3 s, next ")
-    assert re.search(r"; draft at cron '0 7 1,15 \* \*' America/New_York, "
-                     r"next \d{4}-\d\d-(01|15) 07:00 E[SD]T$", started), started
+    assert re.search(
+        r"; draft at cron '0 7 1,15 \* \*' America/New_York, "
+        r"next \d{4}-\d\d-(01|15) 07:00 E[SD]T$",
+        started,
+    ), started
 
 
 def test_missed_runs_are_made_up_once_after_a_restart(tmp_path, jobs_path, caplog):
@@ -323,7 +365,9 @@ def test_changed_settings_replace_the_stored_job(tmp_path, jobs_path):
     with Running(changed, RECORD):
         wait_for(lambda: fired(config) == ["fetch", "fetch"], "a fetch for the new setting")
     assert [r.name for r in list_jobs(changed, RECORD)] == [
-        "fetch every 2 h", "draft at cron '0 8 * * *' America/New_York"]
+        "fetch every 2 h",
+        "draft at cron '0 8 * * *' America/New_York",
+    ]
 
 
 def test_a_second_scheduler_in_the_same_process_refuses(tmp_path, jobs_path):
@@ -370,10 +414,18 @@ sys.exit(run_scheduler(load_config(sys.argv[1]), funcs=funcs))
 
 
 def start_scheduler(config: Config, jobs: Path, fetch: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(jobs), str(ROOT)]),
-           "SLOW_FETCH_S": "1.5"}
-    return subprocess.Popen([sys.executable, "-c", DRIVER, str(config.project_dir), fetch],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(jobs), str(ROOT)]),
+        "SLOW_FETCH_S": "1.5",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(config.project_dir), fetch],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -404,13 +456,31 @@ def test_a_second_scheduler_process_refuses_to_start(tmp_path, jobs_path):
         wait_for(lambda: fired(config) == ["fetch"], "the first scheduler's first fetch")
         second = subprocess.run(
             [sys.executable, "-m", "digest", "schedule", "--project", str(config.project_dir)],
-            capture_output=True, text=True, timeout=60, cwd=ROOT)
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert second.returncode == 1
-        assert f"another scheduler is already running on this project (pid {first.pid})" \
+        assert (
+            f"another scheduler is already running on this project (pid {first.pid})"
             in second.stderr
+        )
         listed = subprocess.run(
-            [sys.executable, "-m", "digest", "schedule", "--list", "--project",
-             str(config.project_dir)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "digest",
+                "schedule",
+                "--list",
+                "--project",
+                str(config.project_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert listed.returncode == 0, listed.stderr
         assert "draft  next 2026" in listed.stdout or "draft  next 20" in listed.stdout
         first.send_signal(signal.SIGTERM)
@@ -425,11 +495,17 @@ def test_a_second_scheduler_process_refuses_to_start(tmp_path, jobs_path):
 
 
 def test_notice_lists_counts_top_candidates_and_failing_feeds():
-    summary = DraftSummary(path="issues/2026-12-01/draft.yaml", added=7,
-                           counts=(("new", 12), ("picked", 3)), stories=3)
-    notice = draft_notice(Config(), date(2026, 12, 1), summary, now=datetime.now(UTC),
-                          top=((9.5, "Quad ministers meet", "NHK"),),
-                          failing=(("Kyodo", "HTTP 503"),))
+    summary = DraftSummary(
+        path="issues/2026-12-01/draft.yaml", added=7, counts=(("new", 12), ("picked", 3)), stories=3
+    )
+    notice = draft_notice(
+        Config(),
+        date(2026, 12, 1),
+        summary,
+        now=datetime.now(UTC),
+        top=((9.5, "Quad ministers meet", "NHK"),),
+        failing=(("Kyodo", "HTTP 503"),),
+    )
     assert notice.subject == "Draft ready: US-Japan Alliance Digest 2026-12-01"
     assert "New candidates this run: 7; by status: 12 new, 3 picked; stories: 3." in notice.text
     assert "9.5  Quad ministers meet  (NHK)" in notice.text
@@ -438,7 +514,8 @@ def test_notice_lists_counts_top_candidates_and_failing_feeds():
 
 def test_top_candidates_come_from_the_draft_without_rejected_ones(tmp_path):
     path = tmp_path / "draft.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         title: Vol 4.23
         stories: []
         candidates:
@@ -446,7 +523,9 @@ def test_top_candidates_come_from_the_draft_without_rejected_ones(tmp_path):
           - {id: b, status: rejected, title: Rejected, score: 9, source: B}
           - {id: c, status: picked, title: High, score: 8, source: C}
           - {id: d, status: held, title: Mid, score: 5.0, source: D}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     assert top_candidates(path, limit=2) == ((8.0, "High", "C"), (5.0, "Mid", "D"))
     assert top_candidates(tmp_path / "missing.yaml") == ()
 
@@ -457,7 +536,8 @@ def test_notice_without_smtp_or_editors_is_not_mailed():
     notice = DraftNotice("Draft ready", "the text\n")
     now = datetime.now(UTC)
     assert notify_editors(Config(editors=("ed@example.org",)), notice, now=now) == (
-        "notice logged (no smtp.host set)")
+        "notice logged (no smtp.host set)"
+    )
     assert notify_editors(Config(), None, now=now) == "no editors listed"
 
 
@@ -471,16 +551,20 @@ def test_notice_is_mailed_to_the_editors(tmp_path):
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        config = make_project(tmp_path / "p", extra=textwrap.dedent(f"""\
+        config = make_project(
+            tmp_path / "p",
+            extra=textwrap.dedent(f"""\
             editors: [ed1@example.org, ed2@example.org]
             smtp:
               host: 127.0.0.1
               port: {port}
               security: none
               username_env: TEST_DIGEST_NO_SUCH_USER
-            """))
-        told = notify_editors(config, DraftNotice("Draft ready: 2026-12-01", "body\n"),
-                              now=datetime.now(UTC))
+            """),
+        )
+        told = notify_editors(
+            config, DraftNotice("Draft ready: 2026-12-01", "body\n"), now=datetime.now(UTC)
+        )
     finally:
         controller.stop()
     assert told == "2 editor(s) notified"

@@ -48,12 +48,21 @@ def test_unit_runs_the_scheduler_and_stops_it_with_sigterm():
     assert "PYTHONUNBUFFERED=1" in settings["Environment"]
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
-    ("PrivateTmp", "yes"), ("PrivateDevices", "yes"), ("CapabilityBoundingSet", ""),
-    ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"), ("RestrictNamespaces", "yes"),
-    ("SystemCallFilter", "@system-service"), ("ReadWritePaths", "/srv/alliance"),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
+        ("RestrictNamespaces", "yes"),
+        ("SystemCallFilter", "@system-service"),
+        ("ReadWritePaths", "/srv/alliance"),
+    ],
+)
 def test_unit_is_hardened(key, value):
     assert value in unit_settings().get(key, []), f"{key}={value} missing from {UNIT.name}"
 
@@ -63,15 +72,20 @@ def test_systemd_accepts_the_unit_and_rates_it_well_exposed(tmp_path):
     # verify wants ExecStart to exist: point it at this checkout's digest.
     unit = tmp_path / UNIT.name
     digest = Path(sys.executable).with_name("digest")
-    unit.write_text(UNIT.read_text(encoding="utf-8").replace(INSTALLED_DIGEST, str(digest)),
-                    encoding="utf-8")
-    verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
-                            text=True, timeout=60)
+    unit.write_text(
+        UNIT.read_text(encoding="utf-8").replace(INSTALLED_DIGEST, str(digest)), encoding="utf-8"
+    )
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
     assert verify.returncode == 0, verify.stderr
     # Exposure on systemd's 0-10 scale, times ten: 2.0 or less is rated OK.
-    security = subprocess.run(["systemd-analyze", "security", "--offline=true",
-                               "--threshold=20", str(unit)], capture_output=True, text=True,
-                              timeout=60)
+    security = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--threshold=20", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert security.returncode == 0, security.stdout[-2000:] + security.stderr
 
 

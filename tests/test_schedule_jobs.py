@@ -29,8 +29,7 @@ def sample_project(directory: Path, now: datetime) -> Iterator[Path]:
     feeds = samples.write_sample_feeds(directory / "sample-feeds", now=now)
     content_types = {feed.filename: feed.content_type for feed in feeds}
     with samples.serve_directory(directory / "sample-feeds", content_types) as base_url:
-        (directory / "feeds.yaml").write_text(demo_config_text(feeds, base_url),
-                                              encoding="utf-8")
+        (directory / "feeds.yaml").write_text(demo_config_text(feeds, base_url), encoding="utf-8")
         yield directory
 
 
@@ -86,7 +85,8 @@ def test_fetch_job_logs_one_line_per_run(tmp_path, logged):
         assert fetch_job(str(tmp_path)) is True
     (line,) = summary_lines(caplog, "fetch")
     feeds, fetched, new = re.match(
-        r"fetch: (\d+) feeds: (\d+) fetched; (\d+) new items \(", line).groups()
+        r"fetch: (\d+) feeds: (\d+) fetched; (\d+) new items \(", line
+    ).groups()
     assert int(feeds) > 0 and fetched == feeds and int(new) > 0
 
     # The feed server is gone now: every feed fails, which is reported, never raised.
@@ -96,8 +96,11 @@ def test_fetch_job_logs_one_line_per_run(tmp_path, logged):
     assert re.match(rf"fetch: {feeds} feeds: {feeds} failed; 0 new items \(", line), line
 
 
-SMTP_NO_LOGIN = {"security": "none", "username_env": "TEST_DIGEST_NO_SUCH_USER",
-                 "password_env": "TEST_DIGEST_NO_SUCH_PASSWORD"}
+SMTP_NO_LOGIN = {
+    "security": "none",
+    "username_env": "TEST_DIGEST_NO_SUCH_USER",
+    "password_env": "TEST_DIGEST_NO_SUCH_PASSWORD",
+}
 
 
 def test_draft_job_refreshes_the_draft_and_mails_the_editors(fetched_project, logged):
@@ -106,15 +109,21 @@ def test_draft_job_refreshes_the_draft_and_mails_the_editors(fetched_project, lo
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        with edited_config(fetched_project, editors=["ed@example.org"],
-                           smtp={"host": "127.0.0.1", "port": port, **SMTP_NO_LOGIN}):
+        with edited_config(
+            fetched_project,
+            editors=["ed@example.org"],
+            smtp={"host": "127.0.0.1", "port": port, **SMTP_NO_LOGIN},
+        ):
             assert draft_job(str(fetched_project)) is True
     finally:
         controller.stop()
 
     (line,) = summary_lines(caplog, "draft")
-    assert re.match(r"draft \d{4}-\d\d-\d\d: \d+ new candidates, \d+ stories, .*draft\.yaml; "
-                    r"1 editor\(s\) notified$", line), line
+    assert re.match(
+        r"draft \d{4}-\d\d-\d\d: \d+ new candidates, \d+ stories, .*draft\.yaml; "
+        r"1 editor\(s\) notified$",
+        line,
+    ), line
     (notice,) = inbox.parsed()
     assert notice["To"] == "ed@example.org" and notice["Subject"].startswith("Draft ready:")
     body = notice.get_content()
@@ -139,10 +148,12 @@ def test_draft_job_without_smtp_logs_the_notice_with_its_line(fetched_project, l
     assert notice.startswith("The draft for ") and "Top candidates:" in notice
 
 
-def test_draft_job_with_the_mail_server_down_says_editors_were_not_told(fetched_project,
-                                                                       logged):
-    with edited_config(fetched_project, editors=["ed@example.org"],
-                       smtp={"host": "127.0.0.1", "port": free_port(), **SMTP_NO_LOGIN}):
+def test_draft_job_with_the_mail_server_down_says_editors_were_not_told(fetched_project, logged):
+    with edited_config(
+        fetched_project,
+        editors=["ed@example.org"],
+        smtp={"host": "127.0.0.1", "port": free_port(), **SMTP_NO_LOGIN},
+    ):
         assert draft_job(str(fetched_project)) is False
     (line,) = summary_lines(logged, "draft")
     assert logged.records[0].levelname == "ERROR"

@@ -83,8 +83,10 @@ class Inbox:
         return Counter(rcpt for _, rcpts, _ in self.messages for rcpt in rcpts)
 
     def parsed(self) -> list[EmailMessage]:
-        return [message_from_bytes(data, policy=policy.default)  # type: ignore[misc]
-                for _, _, data in self.messages]
+        return [
+            message_from_bytes(data, policy=policy.default)  # type: ignore[misc]
+            for _, _, data in self.messages
+        ]
 
 
 def free_port() -> int:
@@ -108,12 +110,19 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 # -- a project with a rendered issue ---------------------------------------------------------
 
 
-def write_project(root: Path, *, port: int = 0, security: str = "none",
-                  unsubscribe_url: str = UNSUB, rate: int = 100000,
-                  user_env: str = "TEST_DIGEST_NO_SUCH_USER") -> Config:
+def write_project(
+    root: Path,
+    *,
+    port: int = 0,
+    security: str = "none",
+    unsubscribe_url: str = UNSUB,
+    rate: int = 100000,
+    user_env: str = "TEST_DIGEST_NO_SUCH_USER",
+) -> Config:
     root.mkdir(parents=True, exist_ok=True)
     host = "127.0.0.1" if port else ""
-    (root / "feeds.yaml").write_text(f"""\
+    (root / "feeds.yaml").write_text(
+        f"""\
 digest:
   from: "Alliance Digest <digest@example.org>"
   list_id: "Alliance Digest <digest.example.org>"
@@ -128,7 +137,9 @@ smtp:
   username_env: {user_env}
   password_env: {user_env}_PASSWORD
   rate_per_minute: {rate}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     config = load_config(root)
     write_issue_eml(config)
     return config
@@ -144,13 +155,19 @@ def write_issue_eml(config: Config) -> Path:
     message["List-Id"] = "Alliance Digest <digest.example.org>"
     message["List-Unsubscribe"] = f"<{UNSUB}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(f"Quad ministers meet in Tokyo.\n\nUnsubscribe: {UNSUB}\n",
-                        charset="utf-8", cte="quoted-printable")
+    message.set_content(
+        f"Quad ministers meet in Tokyo.\n\nUnsubscribe: {UNSUB}\n",
+        charset="utf-8",
+        cte="quoted-printable",
+    )
     escaped = UNSUB.replace("&", "&amp;").replace("{token}", "%7Btoken%7D")
     message.add_alternative(
-        f'<html><body><h1>日米同盟ダイジェスト</h1><p>Quad ministers meet.</p>'
+        f"<html><body><h1>日米同盟ダイジェスト</h1><p>Quad ministers meet.</p>"
         f'<a href="{escaped}">Unsubscribe</a></body></html>',
-        subtype="html", charset="utf-8", cte="quoted-printable")
+        subtype="html",
+        charset="utf-8",
+        cte="quoted-printable",
+    )
     path = config.issues_dir / ISSUE.isoformat() / "email.eml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(message.as_bytes())
@@ -165,8 +182,11 @@ def subscribers(path: Path, count: int) -> Path:
 
 
 def bodies(message: EmailMessage) -> dict[str, str]:
-    return {part.get_content_subtype(): part.get_content()
-            for part in message.walk() if not part.is_multipart()}
+    return {
+        part.get_content_subtype(): part.get_content()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
 
 
 # -- proofs ----------------------------------------------------------------------------------
@@ -185,8 +205,7 @@ def test_proof_arrives_as_multipart_alternative_with_personal_headers(tmp_path, 
     assert len({m["Message-ID"] for m in messages}) == 2
     for message in messages:
         assert message.get_content_type() == "multipart/alternative"
-        assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain",
-                                                                         "text/html"]
+        assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
         assert message["Subject"] == "[Proof] US-Japan Alliance Digest Vol 4.23 (日米同盟)"
         assert message["From"] == "Alliance Digest <digest@example.org>"
         assert message["List-Id"] == "Alliance Digest <digest.example.org>"
@@ -212,16 +231,36 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         pytest.skip("openssl not found; it makes the test certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 @pytest.mark.parametrize("security", ["starttls", "tls"])
-def test_secure_connection_and_login_from_the_environment(tmp_path, tls_files, monkeypatch,
-                                                          security):
+def test_secure_connection_and_login_from_the_environment(
+    tmp_path, tls_files, monkeypatch, security
+):
     cert, key = tls_files
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -231,19 +270,29 @@ def test_secure_connection_and_login_from_the_environment(tmp_path, tls_files, m
         logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=(auth_data.login, auth_data.password) == (b"ed", b"s3cret"))
 
-    tls = ({"tls_context": context, "require_starttls": True} if security == "starttls"
-           # aiosmtpd cannot tell an implicit-TLS session is encrypted: allow AUTH anyway.
-           else {"ssl_context": context, "auth_require_tls": False})
+    tls = (
+        {"tls_context": context, "require_starttls": True}
+        if security == "starttls"
+        # aiosmtpd cannot tell an implicit-TLS session is encrypted: allow AUTH anyway.
+        else {"ssl_context": context, "auth_require_tls": False}
+    )
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=True,
-                            authenticator=authenticator, **tls)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        auth_required=True,
+        authenticator=authenticator,
+        **tls,
+    )
     controller.start()
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     monkeypatch.setenv("TEST_DIGEST_USER", "ed")
     monkeypatch.setenv("TEST_DIGEST_USER_PASSWORD", "s3cret")
     try:
-        config = write_project(tmp_path / "p", port=port, security=security,
-                               user_env="TEST_DIGEST_USER")
+        config = write_project(
+            tmp_path / "p", port=port, security=security, user_env="TEST_DIGEST_USER"
+        )
         report = send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
     finally:
         controller.stop()
@@ -288,8 +337,9 @@ def test_interrupted_list_send_resumes_with_exactly_one_copy_each(tmp_path, smtp
     everyone = {f"reader{n:02d}@example.net" for n in range(25)}
     assert inbox.copies() == Counter(dict.fromkeys(everyone, 1))
     to_headers = [str(m["To"]) for m in inbox.parsed()]
-    assert sorted(to_headers) == sorted(f"Reader {n} <reader{n:02d}@example.net>"
-                                        for n in range(25))
+    assert sorted(to_headers) == sorted(
+        f"Reader {n} <reader{n:02d}@example.net>" for n in range(25)
+    )
 
 
 def test_refused_recipient_is_reported_and_the_rest_go(tmp_path, smtp_server):
@@ -332,10 +382,17 @@ def test_connection_lost_during_data_is_in_doubt_and_never_resent(tmp_path, smtp
     assert first.in_doubt == ("reader01@example.net",) and first.remaining == 2
     assert second.in_doubt == ("reader01@example.net",) and len(second.sent) == 2
     assert inbox.copies() == Counter({f"reader{n:02d}@example.net": 1 for n in range(4)})
-    rows = sqlite3.connect(config.state_dir / "digest.sqlite").execute(
-        "SELECT address, status FROM send_log ORDER BY address").fetchall()
-    assert rows == [("reader00@example.net", "sent"), ("reader01@example.net", "pending"),
-                    ("reader02@example.net", "sent"), ("reader03@example.net", "sent")]
+    rows = (
+        sqlite3.connect(config.state_dir / "digest.sqlite")
+        .execute("SELECT address, status FROM send_log ORDER BY address")
+        .fetchall()
+    )
+    assert rows == [
+        ("reader00@example.net", "sent"),
+        ("reader01@example.net", "pending"),
+        ("reader02@example.net", "sent"),
+        ("reader03@example.net", "sent"),
+    ]
 
 
 def test_dry_run_writes_eml_files_and_sends_nothing(tmp_path, smtp_server):
@@ -369,10 +426,10 @@ def test_list_send_needs_an_unsubscribe_link(tmp_path):
 def test_csv_token_column_wins_and_fills_the_link(tmp_path):
     config = write_project(tmp_path / "p")
     base = (config.issues_dir / ISSUE.isoformat() / "email.eml").read_bytes()
-    message = personalize(base, Recipient("a@example.net", "", "id 42/x"), template=UNSUB,
-                          now=NOW)
+    message = personalize(base, Recipient("a@example.net", "", "id 42/x"), template=UNSUB, now=NOW)
     assert str(message["List-Unsubscribe"]) == (
-        "<https://example.org/unsubscribe?list=digest&token=id%2042%2Fx>")
+        "<https://example.org/unsubscribe?list=digest&token=id%2042%2Fx>"
+    )
 
 
 def test_read_subscribers_handles_service_exports(tmp_path):
@@ -383,9 +440,13 @@ def test_read_subscribers_handles_service_exports(tmp_path):
         "B@Example.net,Bo,,subscribed\n"
         "b@example.net,Bo,Again,subscribed\n"
         "c@example.net,Cy,,unsubscribed\n"
-        "\n", encoding="utf-8")
-    assert read_subscribers(path) == (Recipient("a@example.net", "Aki Sato"),
-                                      Recipient("B@Example.net", "Bo"))
+        "\n",
+        encoding="utf-8",
+    )
+    assert read_subscribers(path) == (
+        Recipient("a@example.net", "Aki Sato"),
+        Recipient("B@Example.net", "Bo"),
+    )
     bare = tmp_path / "bare.csv"
     bare.write_text("x@example.org\ny@example.org\n", encoding="utf-8")
     assert [r.address for r in read_subscribers(bare)] == ["x@example.org", "y@example.org"]
@@ -457,9 +518,14 @@ def test_two_list_sends_of_one_issue_cannot_run_at_once(tmp_path, smtp_server):
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_a_server_that_wants_a_login_names_the_environment_variables(tmp_path):
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=True,
-                            auth_require_tls=False,
-                            authenticator=lambda *args: AuthResult(success=True))
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        auth_required=True,
+        auth_require_tls=False,
+        authenticator=lambda *args: AuthResult(success=True),
+    )
     controller.start()
     try:
         config = write_project(tmp_path / "p", port=port)
@@ -484,8 +550,7 @@ def test_half_a_login_in_the_environment_is_a_clear_error(tmp_path, monkeypatch,
         send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
 
 
-def test_a_login_to_a_server_without_auth_is_a_clear_error(tmp_path, monkeypatch,
-                                                           smtp_server):
+def test_a_login_to_a_server_without_auth_is_a_clear_error(tmp_path, monkeypatch, smtp_server):
     _, port = smtp_server
     monkeypatch.setenv("TEST_DIGEST_USER", "ed")
     monkeypatch.setenv("TEST_DIGEST_USER_PASSWORD", "s3cret")

@@ -76,21 +76,27 @@ def start(inbox: HoldingInbox) -> tuple[Controller, int]:
     return controller, port
 
 
-def kill_mid_send(tmp_path: Path, hold_step: str, count: int = 10, hold_at: int = 3
-                  ) -> tuple[HoldingInbox, Controller, Path, Path]:
+def kill_mid_send(
+    tmp_path: Path, hold_step: str, count: int = 10, hold_at: int = 3
+) -> tuple[HoldingInbox, Controller, Path, Path]:
     inbox = HoldingInbox(hold_at=hold_at, hold_step=hold_step)
     controller, port = start(inbox)
     config = write_project(tmp_path / "p", port=port)
     csv_path = subscribers(tmp_path / "subscribers.csv", count)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(config.project_dir), ISSUE.isoformat(),
-         str(csv_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-c", DRIVER, str(config.project_dir), ISSUE.isoformat(), str(csv_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         if not inbox.holding.wait(60):
             process.kill()
-            raise AssertionError(f"the send never reached message {hold_at}: "
-                                 f"{process.communicate()[1]}")
+            raise AssertionError(
+                f"the send never reached message {hold_at}: {process.communicate()[1]}"
+            )
         process.send_signal(signal.SIGKILL)
         process.wait(30)
     finally:

@@ -21,13 +21,20 @@ def render_issue(config: Config, issue_date: date = ISSUE) -> Path:
     from digest.publish.email import render
 
     issue = Issue(
-        date=issue_date, title="US-Japan Alliance Digest Vol 4.23", volume=4, number=23,
+        date=issue_date,
+        title="US-Japan Alliance Digest Vol 4.23",
+        volume=4,
+        number=23,
         preheader="Defense ministers agree to speed up joint missile production",
-        stories=(IssueStory(
-            headline="Defense ministers agree to speed up joint missile production",
-            body="The two ministers met in Tokyo and agreed to expand co-production.",
-            sources=(SourceLink("NHK", "https://www3.nhk.or.jp/news/a.html"),),
-            section="Defense", anchor="defense-1"),),
+        stories=(
+            IssueStory(
+                headline="Defense ministers agree to speed up joint missile production",
+                body="The two ministers met in Tokyo and agreed to expand co-production.",
+                sources=(SourceLink("NHK", "https://www3.nhk.or.jp/news/a.html"),),
+                section="Defense",
+                anchor="defense-1",
+            ),
+        ),
     )
     rendered = render.render_issue(issue, config, now=NOW)
     render.write_rendered(rendered, config.issues_dir / issue_date.isoformat())

@@ -34,19 +34,25 @@ JAPANESE_WORD = "護衛艦"
 
 FOUND = IssueStory(
     headline="Coast guards agree on joint patrol rules",
-    body=("The two coast guards signed new rules for joint patrols near the southern islands. "
-          f"Officials met at the port of {RARE_WORD} to settle the details. They dined at "
-          "the Hôtel Ōsaka-ya.\n\n"
-          "A second paragraph names "
-          "https://www.example.gov/a/very/long/address/that/should/wrap/on/a/phone/screen/ok."),
+    body=(
+        "The two coast guards signed new rules for joint patrols near the southern islands. "
+        f"Officials met at the port of {RARE_WORD} to settle the details. They dined at "
+        "the Hôtel Ōsaka-ya.\n\n"
+        "A second paragraph names "
+        "https://www.example.gov/a/very/long/address/that/should/wrap/on/a/phone/screen/ok."
+    ),
     sources=(SourceLink("Japan Coast Guard", "https://www.kaiho.mlit.go.jp/e/"),),
-    section="Security", anchor="coast-guards-agree")
+    section="Security",
+    anchor="coast-guards-agree",
+)
 JAPANESE = IssueStory(
     headline="海上自衛隊と米海軍が共同訓練",
     body=f"海上自衛隊の{JAPANESE_WORD}と米海軍の駆逐艦が太平洋で共同訓練を実施した。"
-         "訓練は三日間続き、両国の部隊の相互運用性を高めることが目的とされる。" * 3,
+    "訓練は三日間続き、両国の部隊の相互運用性を高めることが目的とされる。" * 3,
     sources=(SourceLink("NHK", "https://www3.nhk.or.jp/news/"),),
-    section="Security", anchor="jmsdf-usn-drill")
+    section="Security",
+    anchor="jmsdf-usn-drill",
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +62,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     config = project(root, base_url="https://archive.example.org/digest/")
     config: Config = replace(config, site=replace(config.site, dir="www/digest"))
     assert isinstance(config.site, SiteSettings)
-    days = [date(2026, 9, 15), date(2026, 10, 1), date(2026, 10, 15), date(2026, 11, 1),
-            date(2026, 11, 15)]
+    days = [
+        date(2026, 9, 15),
+        date(2026, 10, 1),
+        date(2026, 10, 15),
+        date(2026, 11, 1),
+        date(2026, 11, 15),
+    ]
     issues: list[Issue] = []
     for n, day in enumerate(days):
         first = {2: FOUND, 3: JAPANESE}.get(n)
@@ -65,9 +76,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for issue in issues:
         freeze_to_disk(config, issue)
     corrected = archive.published_path(config, days[2])
-    fixed = archive.freeze(issues[2], now=NOW, today=NOW.date(),
-                           previous=archive.read_published(corrected),
-                           note="Corrected the name of the port.")
+    fixed = archive.freeze(
+        issues[2],
+        now=NOW,
+        today=NOW.date(),
+        previous=archive.read_published(corrected),
+        note="Corrected the name of the port.",
+    )
     corrected.write_text(archive.published_to_json(fixed), encoding="utf-8")
     archive.build_site(config, now=NOW)
 
@@ -76,9 +91,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield {"config": config, "issues": issues, "dir": config.site_dir,
-               "http": f"http://127.0.0.1:{server.server_address[1]}/digest/",
-               "file": config.site_dir.as_uri() + "/"}
+        yield {
+            "config": config,
+            "issues": issues,
+            "dir": config.site_dir,
+            "http": f"http://127.0.0.1:{server.server_address[1]}/digest/",
+            "file": config.site_dir.as_uri() + "/",
+        }
     finally:
         server.shutdown()
         server.server_close()
@@ -121,7 +140,8 @@ def test_index_lists_the_published_issues_newest_first(site: dict[str, Any], pag
 
 @pytest.mark.parametrize("mode", ["file", "http"])
 def test_every_internal_link_resolves_and_nothing_comes_from_other_hosts(
-        site: dict[str, Any], page: Any, mode: str) -> None:
+    site: dict[str, Any], page: Any, mode: str
+) -> None:
     base = site[mode]
     foreign = _foreign_requests(page, base)
     queue = [base + "index.html"]
@@ -136,7 +156,8 @@ def test_every_internal_link_resolves_and_nothing_comes_from_other_hosts(
         ids[url] = set(page.eval_on_selector_all("[id]", "els => els.map(e => e.id)"))
         refs = page.eval_on_selector_all(
             "a[href], link[href], script[src], img[src], form[action]",
-            "els => els.map(e => e.href || e.src || e.action)")
+            "els => els.map(e => e.href || e.src || e.action)",
+        )
         for ref in refs:
             target, _ = urldefrag(ref)
             if not ref.startswith(base):
@@ -153,13 +174,12 @@ def test_every_internal_link_resolves_and_nothing_comes_from_other_hosts(
         if target.endswith(".html"):
             assert not fragment or fragment in ids[target], f"{source}: {ref}"
         else:
-            path = site["dir"] / target[len(base):]
+            path = site["dir"] / target[len(base) :]
             assert path.is_file(), f"{source}: {ref}"
     assert foreign == []
 
 
-def test_search_finds_a_story_by_a_word_of_its_paragraph(site: dict[str, Any],
-                                                          page: Any) -> None:
+def test_search_finds_a_story_by_a_word_of_its_paragraph(site: dict[str, Any], page: Any) -> None:
     # From disk, where the index cannot be fetched and must come in by <script>.
     page.goto(site["file"] + "search.html")
     page.fill("#q", RARE_WORD.lower())
@@ -198,7 +218,8 @@ def test_search_from_any_page_and_in_japanese(site: dict[str, Any], page: Any) -
 
 
 def test_search_ignores_case_and_accents_and_matches_at_the_start_of_words(
-        site: dict[str, Any], page: Any) -> None:
+    site: dict[str, Any], page: Any
+) -> None:
     page.goto(site["file"] + "search.html?q=OSAKA%20hotel")
     first = page.locator("#search-results li a").first
     first.wait_for()
@@ -217,18 +238,31 @@ def test_search_ignores_case_and_accents_and_matches_at_the_start_of_words(
     assert set(page.locator("#search-results mark").all_inner_texts()) <= {"guar", "Guar"}
 
 
-def test_search_by_keyboard_alone_with_more_results_than_a_page(
-        tmp_path: Path, page: Any) -> None:
+def test_search_by_keyboard_alone_with_more_results_than_a_page(tmp_path: Path, page: Any) -> None:
     config = project(tmp_path)
-    stories = tuple(IssueStory(headline=f"Alliance story number {n}", body=f"Body {n}.",
-                               sources=(), section="Security", anchor=f"story-{n}")
-                    for n in range(60))
-    freeze_to_disk(config, replace(make_issue(date(2026, 11, 1), volume=4, number=21, seed=1),
-                                   stories=stories))
-    older = IssueStory(headline="Alliance story of an earlier year", body="Body.", sources=(),
-                       section="Security", anchor="earlier")
-    freeze_to_disk(config, replace(make_issue(date(2025, 6, 1), volume=3, number=11, seed=2),
-                                   stories=(older,)))
+    stories = tuple(
+        IssueStory(
+            headline=f"Alliance story number {n}",
+            body=f"Body {n}.",
+            sources=(),
+            section="Security",
+            anchor=f"story-{n}",
+        )
+        for n in range(60)
+    )
+    freeze_to_disk(
+        config, replace(make_issue(date(2026, 11, 1), volume=4, number=21, seed=1), stories=stories)
+    )
+    older = IssueStory(
+        headline="Alliance story of an earlier year",
+        body="Body.",
+        sources=(),
+        section="Security",
+        anchor="earlier",
+    )
+    freeze_to_disk(
+        config, replace(make_issue(date(2025, 6, 1), volume=3, number=11, seed=2), stories=(older,))
+    )
     archive.build_site(config, now=NOW)
     page.goto(config.site_dir.as_uri() + "/search.html")
     page.focus("#q")
@@ -279,13 +313,15 @@ def test_pages_pass_the_axe_core_accessibility_check(site: dict[str, Any], page:
                     passes: r.passes.length};
         }""")
         assert result["passes"] > 10, name  # axe really ran
-        failures += [f"{name}: {v['id']} ({v['help']}) at {v['nodes']}"
-                     for v in result["violations"]]
+        failures += [
+            f"{name}: {v['id']} ({v['help']}) at {v['nodes']}" for v in result["violations"]
+        ]
     assert failures == []
 
 
-def test_phone_width_has_no_horizontal_overflow(site: dict[str, Any], page: Any,
-                                                artifacts_dir: Path) -> None:
+def test_phone_width_has_no_horizontal_overflow(
+    site: dict[str, Any], page: Any, artifacts_dir: Path
+) -> None:
     page.set_viewport_size({"width": 375, "height": 740})
     wide = {}
     for name, path in PAGES.items():
@@ -299,8 +335,9 @@ def test_phone_width_has_no_horizontal_overflow(site: dict[str, Any], page: Any,
     assert wide == {}
 
 
-def test_screenshots_for_desktop_and_print(site: dict[str, Any], page: Any,
-                                           artifacts_dir: Path) -> None:
+def test_screenshots_for_desktop_and_print(
+    site: dict[str, Any], page: Any, artifacts_dir: Path
+) -> None:
     page.goto(site["http"] + "index.html")
     page.screenshot(path=str(artifacts_dir / "site-desktop-index.png"), full_page=True)
     page.goto(site["http"] + "2026-10-15/index.html")

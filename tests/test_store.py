@@ -16,12 +16,27 @@ from digest.models import FeedSource, Item, Validators
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def item(n: int, feed: str = "A", *, url: str | None = None, published: datetime | None = None,
-         dated: bool = True, id: str | None = None) -> Item:
+def item(
+    n: int,
+    feed: str = "A",
+    *,
+    url: str | None = None,
+    published: datetime | None = None,
+    dated: bool = True,
+    id: str | None = None,
+) -> Item:
     link = url or f"https://example.com/{n}"
-    return Item(id=id or link, feed=feed, url=link, title=f"Title {n}", summary=f"Summary {n}",
-                published=published or NOW - timedelta(hours=n), lang="en", dated=dated,
-                outlets=(feed,))
+    return Item(
+        id=id or link,
+        feed=feed,
+        url=link,
+        title=f"Title {n}",
+        summary=f"Summary {n}",
+        published=published or NOW - timedelta(hours=n),
+        lang="en",
+        dated=dated,
+        outlets=(feed,),
+    )
 
 
 @pytest.fixture
@@ -39,8 +54,9 @@ def test_open_creates_folder_wal_and_latest_schema(tmp_path: Path) -> None:
         assert again.schema_version == len(store_module.MIGRATIONS)
 
 
-def test_an_appended_migration_is_applied_once(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_appended_migration_is_applied_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "digest.sqlite"
     with Store.open(path) as store:
         store.upsert_items([item(1)], NOW)
@@ -67,8 +83,11 @@ def test_upsert_counts_only_new_items_and_never_moves_first_dates(store: Store) 
     assert store.upsert_items([item(1), item(2)], NOW) == 2
     later = item(1, published=NOW + timedelta(days=3))
     assert store.upsert_items([later, item(3)], NOW + timedelta(days=3)) == 1
-    (stored,) = [i for i in store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=9))
-                 if i.id == "https://example.com/1"]
+    (stored,) = [
+        i
+        for i in store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=9))
+        if i.id == "https://example.com/1"
+    ]
     assert stored.published == NOW - timedelta(hours=1)
 
 
@@ -88,8 +107,10 @@ def test_a_reused_guid_never_overwrites_the_article_it_named_before(store: Store
     store.upsert_items([item(1, id="A#1")], NOW)
     assert store.upsert_items([item(2, id="A#1")], NOW + timedelta(hours=3)) == 1
     stored = store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
-    assert {(i.title, i.url) for i in stored} == {("Title 1", "https://example.com/1"),
-                                                   ("Title 2", "https://example.com/2")}
+    assert {(i.title, i.url) for i in stored} == {
+        ("Title 1", "https://example.com/1"),
+        ("Title 2", "https://example.com/2"),
+    }
     # The same article seen again under its URL is not stored twice.
     assert store.upsert_items([item(2, id="A#1")], NOW + timedelta(hours=6)) == 0
 
@@ -106,12 +127,15 @@ def test_a_stable_guid_takes_a_corrected_headline_or_a_moved_url(store: Store) -
 
 def test_items_between_is_start_inclusive_end_exclusive(store: Store) -> None:
     start, end = NOW - timedelta(days=14), NOW
-    store.upsert_items([
-        item(1, published=start),
-        item(2, published=end - timedelta(seconds=1)),
-        item(3, published=end),
-        item(4, published=start - timedelta(seconds=1)),
-    ], NOW)
+    store.upsert_items(
+        [
+            item(1, published=start),
+            item(2, published=end - timedelta(seconds=1)),
+            item(3, published=end),
+            item(4, published=start - timedelta(seconds=1)),
+        ],
+        NOW,
+    )
     urls = [i.url for i in store.items_between(start, end)]
     assert urls == ["https://example.com/1", "https://example.com/2"]
 
@@ -121,26 +145,38 @@ def test_items_between_converts_other_time_zones(store: Store) -> None:
 
     store.upsert_items([item(1, published=datetime(2026, 11, 1, 4, 30, tzinfo=UTC))], NOW)
     tokyo = ZoneInfo("Asia/Tokyo")
-    assert len(store.items_between(datetime(2026, 11, 1, 13, 30, tzinfo=tokyo),
-                                   datetime(2026, 11, 1, 13, 31, tzinfo=tokyo))) == 1
+    assert (
+        len(
+            store.items_between(
+                datetime(2026, 11, 1, 13, 30, tzinfo=tokyo),
+                datetime(2026, 11, 1, 13, 31, tzinfo=tokyo),
+            )
+        )
+        == 1
+    )
 
 
 def test_prune_is_the_only_way_out(store: Store) -> None:
     store.upsert_items([item(1, published=NOW - timedelta(days=400)), item(2)], NOW)
     assert store.prune(NOW - timedelta(days=365)) == 1
     assert [i.url for i in store.items_between(NOW - timedelta(days=999), NOW)] == [
-        "https://example.com/2"]
+        "https://example.com/2"
+    ]
     outlets = store.conn.execute("SELECT count(*) FROM item_outlets").fetchone()[0]
     assert outlets == 1  # the pruned item's outlet rows went with it
 
 
 def test_feed_health_reports_success_failures_and_quiet_days(store: Store) -> None:
     a, b, c = (FeedSource(n, f"https://example.com/{n}.xml") for n in "ABC")
-    store.record_fetch("A", FeedOutcome(url=a.url, ok=True, validators=Validators(etag='"1"')),
-                       [item(1, published=NOW - timedelta(days=3)),
-                        item(2, published=NOW - timedelta(days=20))], NOW)
-    failing = FeedOutcome(url=b.url, ok=False, error="HTTP 500",
-                          next_attempt=NOW + timedelta(hours=1))
+    store.record_fetch(
+        "A",
+        FeedOutcome(url=a.url, ok=True, validators=Validators(etag='"1"')),
+        [item(1, published=NOW - timedelta(days=3)), item(2, published=NOW - timedelta(days=20))],
+        NOW,
+    )
+    failing = FeedOutcome(
+        url=b.url, ok=False, error="HTTP 500", next_attempt=NOW + timedelta(hours=1)
+    )
     store.record_fetch("B", failing, [], NOW)
     store.record_fetch("B", failing, [], NOW)
     health = {h.feed: h for h in store.feed_health([a, b, c], NOW)}
@@ -157,8 +193,7 @@ def test_feed_health_reports_success_failures_and_quiet_days(store: Store) -> No
     assert store.feed_state("A").validators.etag == '"1"'
 
 
-def test_a_failed_transaction_stores_nothing(store: Store,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_transaction_stores_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     class Boom(Exception):
         pass
 
@@ -167,8 +202,11 @@ def test_a_failed_transaction_stores_nothing(store: Store,
 
     monkeypatch.setattr(store, "_record", fail)
     with pytest.raises(Boom):
-        store.record_fetch("A", FeedOutcome(url="u", ok=True,
-                                            validators=Validators(body_hash="h")),
-                           [item(1), item(2)], NOW)
+        store.record_fetch(
+            "A",
+            FeedOutcome(url="u", ok=True, validators=Validators(body_hash="h")),
+            [item(1), item(2)],
+            NOW,
+        )
     assert store.count_items() == 0
     assert store.feed_state("A").validators.body_hash is None

@@ -22,12 +22,15 @@ class WallClockCron(CronTrigger):  # type: ignore[misc]
     (02:30 when clocks spring forward) fires once, an hour later.
     """
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None,
-                           now: datetime) -> datetime | None:
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
         fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        if (fire is not None and previous_fire_time is not None
-                and _wall_time(fire, self.timezone) == _wall_time(previous_fire_time,
-                                                                  self.timezone)):
+        if (
+            fire is not None
+            and previous_fire_time is not None
+            and _wall_time(fire, self.timezone) == _wall_time(previous_fire_time, self.timezone)
+        ):
             fire = super().get_next_fire_time(fire, fire)
         return fire
 
@@ -45,8 +48,14 @@ def cron_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields, got {len(fields)}")
     minute, hour, day, month, weekday = fields
-    return WallClockCron(minute=minute, hour=hour, day=day, month=month,
-                         day_of_week=_cron_weekdays(weekday), timezone=timezone)
+    return WallClockCron(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_cron_weekdays(weekday),
+        timezone=timezone,
+    )
 
 
 def _cron_weekdays(field_text: str) -> str:

@@ -102,16 +102,20 @@ class SendReport:
         if self.skipped:
             lines.append(f"{len(self.skipped)} skipped: already sent this issue")
         if self.in_doubt:
-            lines.append(f"{len(self.in_doubt)} in doubt (the connection broke during DATA; "
-                         "check the SMTP server's log, resend with --to if missing): "
-                         + ", ".join(self.in_doubt[:5]))
+            lines.append(
+                f"{len(self.in_doubt)} in doubt (the connection broke during DATA; "
+                "check the SMTP server's log, resend with --to if missing): "
+                + ", ".join(self.in_doubt[:5])
+            )
         for address, reason in self.failed[:10]:
             lines.append(f"failed {address}: {reason}")
         if len(self.failed) > 10:
             lines.append(f"... and {len(self.failed) - 10} more failed")
         if self.stopped:
-            lines.append(f"stopped early: {self.stopped}; {self.remaining} not yet sent; "
-                         "run the same command again to resume (nobody gets a second copy)")
+            lines.append(
+                f"stopped early: {self.stopped}; {self.remaining} not yet sent; "
+                "run the same command again to resume (nobody gets a second copy)"
+            )
         return "\n".join(lines)
 
 
@@ -129,33 +133,47 @@ def load_issue_message(config: Config, issue_date: date) -> bytes:
         data = path.read_bytes()
     except FileNotFoundError:
         day = issue_date.isoformat()
-        raise SendError(f"no rendered issue for {day}; run `digest render --date {day}` first",
-                        path=path) from None
+        raise SendError(
+            f"no rendered issue for {day}; run `digest render --date {day}` first", path=path
+        ) from None
     message = message_from_bytes(data, policy=policy.default)
-    if message.get_content_type() not in ("multipart/alternative", "multipart/mixed",
-                                          "multipart/related", "text/html"):
-        raise SendError(f"is {message.get_content_type()}, not an HTML issue; render it again "
-                        "with `digest render`", path=path)
+    if message.get_content_type() not in (
+        "multipart/alternative",
+        "multipart/mixed",
+        "multipart/related",
+        "text/html",
+    ):
+        raise SendError(
+            f"is {message.get_content_type()}, not an HTML issue; render it again "
+            "with `digest render`",
+            path=path,
+        )
     return data
 
 
 def sender_address(config: Config) -> str:
     address = parseaddr(config.digest.sender)[1]
     if not _ADDRESS.match(address):
-        raise SendError(f"digest.from {config.digest.sender!r} is not a mail address; write it "
-                        "as 'Name <address@example.org>'", path=config.path)
+        raise SendError(
+            f"digest.from {config.digest.sender!r} is not a mail address; write it "
+            "as 'Name <address@example.org>'",
+            path=config.path,
+        )
     return address
 
 
 def unsubscribe_link(template: str, recipient: Recipient) -> str:
     """The recipient's unsubscribe URL from the template's {token} (and {email}) slots."""
-    return (template.strip()
-            .replace(TOKEN_SLOT, quote(recipient.token, safe=""))
-            .replace(EMAIL_SLOT, quote(recipient.address, safe="@")))
+    return (
+        template.strip()
+        .replace(TOKEN_SLOT, quote(recipient.token, safe=""))
+        .replace(EMAIL_SLOT, quote(recipient.address, safe="@"))
+    )
 
 
-def personalize(base: bytes, recipient: Recipient, *, template: str, now: datetime,
-                proof: bool = False) -> EmailMessage:
+def personalize(
+    base: bytes, recipient: Recipient, *, template: str, now: datetime, proof: bool = False
+) -> EmailMessage:
     """One recipient's copy of the rendered issue."""
     message = message_from_bytes(base, policy=policy.SMTP)
     assert isinstance(message, EmailMessage)
@@ -227,8 +245,7 @@ def read_subscribers(path: Path) -> tuple[Recipient, ...]:
     except FileNotFoundError:
         raise SendError("subscriber list not found", path=path) from None
     except UnicodeDecodeError as exc:
-        raise SendError(f"is not UTF-8 ({exc.reason}); export it as UTF-8 CSV",
-                        path=path) from None
+        raise SendError(f"is not UTF-8 ({exc.reason}); export it as UTF-8 CSV", path=path) from None
     rows = list(csv.reader(text.splitlines()))
     if not rows:
         raise SendError("the subscriber list is empty", path=path)
@@ -239,8 +256,11 @@ def read_subscribers(path: Path) -> tuple[Recipient, ...]:
         body, first_line = rows[1:], 2
     column = next((header.index(c) for c in _EMAIL_COLUMNS if c in header), None)
     if column is None:
-        raise SendError(f"no email column in the header ({', '.join(rows[0])}); name it "
-                        "`email`", path=path, line=1)
+        raise SendError(
+            f"no email column in the header ({', '.join(rows[0])}); name it `email`",
+            path=path,
+            line=1,
+        )
     status = _find(header, ("status", "memberstatus", "emailstatus"))
     token = _find(header, ("token", "unsubscribetoken"))
     name = _find(header, ("name", "fullname"))
@@ -251,12 +271,18 @@ def read_subscribers(path: Path) -> tuple[Recipient, ...]:
             continue
         address = _cell(row, column)
         if not _ADDRESS.match(address):
-            raise SendError(f"{address!r} is not an email address; fix or delete the row",
-                            path=path, line=number)
+            raise SendError(
+                f"{address!r} is not an email address; fix or delete the row",
+                path=path,
+                line=number,
+            )
         if status is not None and _cell(row, status).lower() in _DROPPED_STATUSES:
             continue
-        full = _cell(row, name) if name is not None else " ".join(
-            p for p in (_cell(row, first), _cell(row, last)) if p)
+        full = (
+            _cell(row, name)
+            if name is not None
+            else " ".join(p for p in (_cell(row, first), _cell(row, last)) if p)
+        )
         seen.setdefault(address.lower(), Recipient(address, full, _cell(row, token)))
     return tuple(seen.values())
 
@@ -303,16 +329,19 @@ def recipient_token(key: bytes, address: str) -> str:
 
 
 def with_tokens(recipients: Sequence[Recipient], key: bytes) -> tuple[Recipient, ...]:
-    return tuple(r if r.token else Recipient(r.address, r.name, recipient_token(key, r.address))
-                 for r in recipients)
+    return tuple(
+        r if r.token else Recipient(r.address, r.name, recipient_token(key, r.address))
+        for r in recipients
+    )
 
 
 # -- SMTP -----------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def open_smtp(settings: SmtpSettings, *, env: Mapping[str, str] | None = None,
-              timeout: float = 60.0) -> Iterator[smtplib.SMTP]:
+def open_smtp(
+    settings: SmtpSettings, *, env: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[smtplib.SMTP]:
     """A logged-in SMTP connection as smtp: asks (STARTTLS, TLS or plain)."""
     env = os.environ if env is None else env
     where = f"{settings.host}:{settings.port}"
@@ -321,31 +350,40 @@ def open_smtp(settings: SmtpSettings, *, env: Mapping[str, str] | None = None,
     user, password = _credentials(settings, env)
     try:
         if settings.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
-                                                  context=ssl.create_default_context())
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=timeout, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
         smtp.ehlo()
         if settings.security == "starttls":
             if not smtp.has_extn("starttls"):
                 smtp.close()
-                raise SendError(f"{where} does not offer STARTTLS; set smtp.security to 'tls' "
-                                "or, for a local relay only, 'none'")
+                raise SendError(
+                    f"{where} does not offer STARTTLS; set smtp.security to 'tls' "
+                    "or, for a local relay only, 'none'"
+                )
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
         if user:
             if not smtp.has_extn("auth"):
                 smtp.close()
-                raise SendError(f"{where} does not offer a login (AUTH) but "
-                                f"${settings.username_env} is set; unset it to send without "
-                                "a login, or check smtp.port and smtp.security")
+                raise SendError(
+                    f"{where} does not offer a login (AUTH) but "
+                    f"${settings.username_env} is set; unset it to send without "
+                    "a login, or check smtp.port and smtp.security"
+                )
             smtp.login(user, password)
     except smtplib.SMTPAuthenticationError as exc:
-        raise SendError(f"{where} refused the login of ${settings.username_env} "
-                        f"({exc.smtp_code}); check ${settings.password_env}") from exc
+        raise SendError(
+            f"{where} refused the login of ${settings.username_env} "
+            f"({exc.smtp_code}); check ${settings.password_env}"
+        ) from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"cannot talk to the SMTP server {where} ({exc}); check smtp.host, "
-                        "smtp.port and smtp.security in feeds.yaml") from exc
+        raise SendError(
+            f"cannot talk to the SMTP server {where} ({exc}); check smtp.host, "
+            "smtp.port and smtp.security in feeds.yaml"
+        ) from exc
     try:
         yield smtp
     finally:
@@ -357,11 +395,16 @@ def _credentials(settings: SmtpSettings, env: Mapping[str, str]) -> tuple[str, s
     """The login from the environment variables feeds.yaml names: both or neither."""
     user, password = env.get(settings.username_env, ""), env.get(settings.password_env, "")
     if bool(user) != bool(password):
-        have, missing = ((settings.username_env, settings.password_env) if user
-                         else (settings.password_env, settings.username_env))
-        raise SendError(f"${have} is set but ${missing} is not; set both environment "
-                        "variables for the SMTP login (named by smtp.username_env and "
-                        "smtp.password_env in feeds.yaml), or neither to send without one")
+        have, missing = (
+            (settings.username_env, settings.password_env)
+            if user
+            else (settings.password_env, settings.username_env)
+        )
+        raise SendError(
+            f"${have} is set but ${missing} is not; set both environment "
+            "variables for the SMTP login (named by smtp.username_env and "
+            "smtp.password_env in feeds.yaml), or neither to send without one"
+        )
     return user, password
 
 
@@ -376,24 +419,31 @@ class ServerTrouble(Exception):
     messages per connection); a new connection may well succeed.
     """
 
-    def __init__(self, reason: str, *, in_doubt: bool = False, closed: bool = False,
-                 code: int = 0) -> None:
+    def __init__(
+        self, reason: str, *, in_doubt: bool = False, closed: bool = False, code: int = 0
+    ) -> None:
         super().__init__(reason)
         self.in_doubt = in_doubt
         self.closed = closed
         self.code = code
 
 
-def deliver(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes,
-            before_data: Callable[[], None] = lambda: None) -> None:
+def deliver(
+    smtp: smtplib.SMTP,
+    sender: str,
+    recipient: str,
+    data: bytes,
+    before_data: Callable[[], None] = lambda: None,
+) -> None:
     """One SMTP transaction, step by step, so we know whether the server may have the mail."""
     try:
         smtp.ehlo_or_helo_if_needed()
         options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") and not data.isascii() else []
         code, reply = smtp.mail(sender, options)
         if code != 250:
-            raise ServerTrouble(f"MAIL FROM refused: {code} {_text(reply)}", closed=code == 421,
-                                code=code)
+            raise ServerTrouble(
+                f"MAIL FROM refused: {code} {_text(reply)}", closed=code == 421, code=code
+            )
         code, reply = smtp.rcpt(recipient)
         if code not in (250, 251):
             smtp.rset()
@@ -401,8 +451,9 @@ def deliver(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes,
                 raise Refused(f"{code} {_text(reply)}")
             raise ServerTrouble(f"RCPT TO refused: {code} {_text(reply)}")
     except (smtplib.SMTPException, OSError) as exc:
-        raise ServerTrouble(f"connection failed before the message was sent ({exc})",
-                            closed=True) from exc
+        raise ServerTrouble(
+            f"connection failed before the message was sent ({exc})", closed=True
+        ) from exc
     before_data()
     try:
         code, reply = smtp.data(data)  # raises only if DATA itself is refused
@@ -455,12 +506,19 @@ class SendLog:
         conn.execute("PRAGMA synchronous=FULL")
 
     def statuses(self) -> dict[str, str]:
-        rows = self.conn.execute("SELECT address, status FROM send_log WHERE issue = ?",
-                                 (self.issue,))
+        rows = self.conn.execute(
+            "SELECT address, status FROM send_log WHERE issue = ?", (self.issue,)
+        )
         return dict(rows.fetchall())
 
-    def mark(self, recipient: Recipient, status: str, message_id: str, now: datetime,
-             error: str | None = None) -> None:
+    def mark(
+        self,
+        recipient: Recipient,
+        status: str,
+        message_id: str,
+        now: datetime,
+        error: str | None = None,
+    ) -> None:
         from digest.ingest.store import to_db_time
 
         # Autocommit: each mark is on disk before the next SMTP step.
@@ -469,8 +527,15 @@ class SendLog:
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue, address) DO UPDATE SET"
             " status = excluded.status, message_id = excluded.message_id,"
             " token = excluded.token, updated = excluded.updated, error = excluded.error",
-            (self.issue, recipient.address.lower(), status, message_id, recipient.token,
-             to_db_time(now), error),
+            (
+                self.issue,
+                recipient.address.lower(),
+                status,
+                message_id,
+                recipient.token,
+                to_db_time(now),
+                error,
+            ),
         )
         if self.conn.in_transaction:
             self.conn.commit()
@@ -484,25 +549,36 @@ def send_lock(config: Config, issue_date: date) -> Iterator[None]:
         with exclusive_lock(path):
             yield
     except BlockingIOError:
-        raise SendError(f"another `digest send --list` is sending the {issue_date.isoformat()} "
-                        "issue; wait for it to finish (it resumes where it stopped if run "
-                        "again)", path=path) from None
+        raise SendError(
+            f"another `digest send --list` is sending the {issue_date.isoformat()} "
+            "issue; wait for it to finish (it resumes where it stopped if run "
+            "again)",
+            path=path,
+        ) from None
 
 
 # -- the commands ---------------------------------------------------------------------------
 
 
-def send_proof(config: Config, issue_date: date, recipients: Sequence[str], *, now: datetime,
-               dry_run: bool = False, connect: Connect = open_smtp,
-               pacer: Pacer | None = None) -> SendReport:
+def send_proof(
+    config: Config,
+    issue_date: date,
+    recipients: Sequence[str],
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    connect: Connect = open_smtp,
+    pacer: Pacer | None = None,
+) -> SendReport:
     """Send a proof of the rendered issue to each address (not recorded in the send log)."""
     people = with_tokens(parse_addresses(recipients), unsubscribe_key(config))
     base = load_issue_message(config, issue_date)
     template = config.digest.unsubscribe_url
     messages = [(r, personalize(base, r, template=template, now=now, proof=True)) for r in people]
     if dry_run:
-        return SendReport(issue_date, "proof", dry_run=True,
-                          written=write_outbox(config, issue_date, messages))
+        return SendReport(
+            issue_date, "proof", dry_run=True, written=write_outbox(config, issue_date, messages)
+        )
     sender = sender_address(config)
     pacer = pacer or Pacer(config.smtp.rate_per_minute)
     sent, failed = [], []
@@ -518,17 +594,26 @@ def send_proof(config: Config, issue_date: date, recipients: Sequence[str], *, n
     return SendReport(issue_date, "proof", sent=tuple(sent), failed=tuple(failed))
 
 
-def send_list(config: Config, issue_date: date, csv_path: Path, *, now: datetime,
-              dry_run: bool = False, connect: Connect = open_smtp,
-              pacer: Pacer | None = None,
-              clock: Callable[[], datetime] | None = None) -> SendReport:
+def send_list(
+    config: Config,
+    issue_date: date,
+    csv_path: Path,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    connect: Connect = open_smtp,
+    pacer: Pacer | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> SendReport:
     """Send the issue to every subscriber of the CSV, resuming a previous interrupted run."""
     from digest.ingest.store import Store, store_path
 
     if not config.digest.unsubscribe_url.strip():
-        raise SendError("digest.unsubscribe_url is empty; a list send needs an unsubscribe "
-                        "link, e.g. https://example.org/unsubscribe?token={token}",
-                        path=config.path)
+        raise SendError(
+            "digest.unsubscribe_url is empty; a list send needs an unsubscribe "
+            "link, e.g. https://example.org/unsubscribe?token={token}",
+            path=config.path,
+        )
     people = with_tokens(read_subscribers(csv_path), unsubscribe_key(config))
     base = load_issue_message(config, issue_date)
     template = config.digest.unsubscribe_url
@@ -537,18 +622,33 @@ def send_list(config: Config, issue_date: date, csv_path: Path, *, now: datetime
         log = SendLog(store.conn, issue_date)
         done = log.statuses()
         skipped = tuple(r.address for r in people if done.get(r.address.lower()) == "sent")
-        in_doubt = tuple(r.address for r in people
-                         if done.get(r.address.lower()) == "pending")
+        in_doubt = tuple(r.address for r in people if done.get(r.address.lower()) == "pending")
         todo = [r for r in people if done.get(r.address.lower()) not in ("sent", "pending")]
         if dry_run:
             messages = [(r, personalize(base, r, template=template, now=now)) for r in todo]
-            return SendReport(issue_date, "list", skipped=skipped, in_doubt=in_doubt,
-                              dry_run=True, written=write_outbox(config, issue_date, messages))
+            return SendReport(
+                issue_date,
+                "list",
+                skipped=skipped,
+                in_doubt=in_doubt,
+                dry_run=True,
+                written=write_outbox(config, issue_date, messages),
+            )
         if not todo:
             return SendReport(issue_date, "list", skipped=skipped, in_doubt=in_doubt)
-        return _send_all(config, issue_date, todo, base, log, connect=connect,
-                         pacer=pacer or Pacer(config.smtp.rate_per_minute), clock=clock,
-                         now=now, skipped=skipped, in_doubt=in_doubt)
+        return _send_all(
+            config,
+            issue_date,
+            todo,
+            base,
+            log,
+            connect=connect,
+            pacer=pacer or Pacer(config.smtp.rate_per_minute),
+            clock=clock,
+            now=now,
+            skipped=skipped,
+            in_doubt=in_doubt,
+        )
 
 
 class _Session:
@@ -567,8 +667,13 @@ class _Session:
     def __exit__(self, *exc_info: object) -> None:
         self.stack.close()
 
-    def deliver(self, sender: str, recipient: str, data: bytes,
-                before_data: Callable[[], None] = lambda: None) -> None:
+    def deliver(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        before_data: Callable[[], None] = lambda: None,
+    ) -> None:
         assert self.smtp is not None
         try:
             deliver(self.smtp, sender, recipient, data, before_data)
@@ -579,7 +684,8 @@ class _Session:
                     f"{self.settings.host}:{self.settings.port} wants a login ({exc}); set "
                     f"the environment variables ${self.settings.username_env} and "
                     f"${self.settings.password_env} (named by smtp.username_env and "
-                    "smtp.password_env in feeds.yaml)") from exc
+                    "smtp.password_env in feeds.yaml)"
+                ) from exc
             if not exc.closed:
                 raise
         self.stack.close()
@@ -590,9 +696,20 @@ class _Session:
         deliver(self.smtp, sender, recipient, data, before_data)
 
 
-def _send_all(config: Config, issue_date: date, todo: Sequence[Recipient], base: bytes,
-              log: SendLog, *, connect: Connect, pacer: Pacer, clock: Callable[[], datetime],
-              now: datetime, skipped: tuple[str, ...], in_doubt: tuple[str, ...]) -> SendReport:
+def _send_all(
+    config: Config,
+    issue_date: date,
+    todo: Sequence[Recipient],
+    base: bytes,
+    log: SendLog,
+    *,
+    connect: Connect,
+    pacer: Pacer,
+    clock: Callable[[], datetime],
+    now: datetime,
+    skipped: tuple[str, ...],
+    in_doubt: tuple[str, ...],
+) -> SendReport:
     sender = sender_address(config)
     template = config.digest.unsubscribe_url
     sent: list[str] = []
@@ -607,9 +724,14 @@ def _send_all(config: Config, issue_date: date, todo: Sequence[Recipient], base:
             message = personalize(base, recipient, template=template, now=now)
             message_id = str(message["Message-ID"])
             try:
-                session.deliver(sender, recipient.address, message.as_bytes(),
-                                before_data=lambda r=recipient, m=message_id: log.mark(
-                                    r, "pending", m, clock()))
+                session.deliver(
+                    sender,
+                    recipient.address,
+                    message.as_bytes(),
+                    before_data=lambda r=recipient, m=message_id: log.mark(
+                        r, "pending", m, clock()
+                    ),
+                )
             except Refused as exc:
                 log.mark(recipient, "failed", message_id, clock(), str(exc))
                 failed.append((recipient.address, str(exc)))
@@ -631,13 +753,21 @@ def _send_all(config: Config, issue_date: date, todo: Sequence[Recipient], base:
             log.mark(recipient, "sent", message_id, clock())
             sent.append(recipient.address)
             refused_in_a_row = 0
-    return SendReport(issue_date, "list", sent=tuple(sent), skipped=skipped,
-                      failed=tuple(failed), in_doubt=tuple(doubt), remaining=remaining,
-                      stopped=stopped)
+    return SendReport(
+        issue_date,
+        "list",
+        sent=tuple(sent),
+        skipped=skipped,
+        failed=tuple(failed),
+        in_doubt=tuple(doubt),
+        remaining=remaining,
+        stopped=stopped,
+    )
 
 
-def write_outbox(config: Config, issue_date: date,
-                 messages: Sequence[tuple[Recipient, EmailMessage]]) -> tuple[Path, ...]:
+def write_outbox(
+    config: Config, issue_date: date, messages: Sequence[tuple[Recipient, EmailMessage]]
+) -> tuple[Path, ...]:
     """--dry-run: each message as issues/DATE/outbox/NNNN-address.eml."""
     outbox = config.issue_dir(issue_date) / OUTBOX
     for old in outbox.glob("*.eml"):  # the outbox shows only the latest dry run
@@ -672,21 +802,34 @@ def export_html(config: Config, issue_date: date, service: Service) -> Path:
         page = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         day = issue_date.isoformat()
-        raise SendError(f"no rendered issue for {day}; run `digest render --date {day}` first",
-                        path=source) from None
+        raise SendError(
+            f"no rendered issue for {day}; run `digest render --date {day}` first", path=source
+        ) from None
     slots = _html_slots(config.digest.unsubscribe_url)
     if service == "mailchimp":
         for slot in slots:
             page = page.replace(slot, MAILCHIMP_UNSUB)
     else:
         for slot in slots:
-            page = re.sub(rf"<a\b[^>]*href=\"{re.escape(slot)}\"[^>]*>.*?</a>", "", page,
-                          flags=re.DOTALL | re.IGNORECASE)
-        page = re.sub(r"<body\b[^>]*>", lambda m: m.group(0) + CONSTANT_CONTACT_PIXEL, page,
-                      count=1, flags=re.IGNORECASE)
+            page = re.sub(
+                rf"<a\b[^>]*href=\"{re.escape(slot)}\"[^>]*>.*?</a>",
+                "",
+                page,
+                flags=re.DOTALL | re.IGNORECASE,
+            )
+        page = re.sub(
+            r"<body\b[^>]*>",
+            lambda m: m.group(0) + CONSTANT_CONTACT_PIXEL,
+            page,
+            count=1,
+            flags=re.IGNORECASE,
+        )
         if len(page.encode("utf-8")) > CONSTANT_CONTACT_MAX_BYTES:
-            raise SendError(f"the issue is {len(page.encode()) // 1000} KB; Constant Contact "
-                            "takes at most 400 KB: drop stories or the image", path=source)
+            raise SendError(
+                f"the issue is {len(page.encode()) // 1000} KB; Constant Contact "
+                "takes at most 400 KB: drop stories or the image",
+                path=source,
+            )
     target = issue_dir / f"email.{service}.html"
     atomic_write(target, page)
     return target

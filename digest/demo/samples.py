@@ -136,8 +136,9 @@ def load_samples() -> tuple[SampleSpec, ...]:
         where = f"digest/sample_data/{entry.name}"
         specs.append(_spec(yaml.load(entry.read_text(encoding="utf-8")), where))
     if not specs:
-        raise SampleDataError("no sample feeds found; reinstall the package",
-                              path=paths.sample_data())
+        raise SampleDataError(
+            "no sample feeds found; reinstall the package", path=paths.sample_data()
+        )
     return tuple(specs)
 
 

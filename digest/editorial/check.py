@@ -1,7 +1,7 @@
 """`digest check`: every problem of a draft before publishing, each with file and line.
 
-    check_project   the drafts not yet published -> read_draft -> check_draft -> Problems
-    check_draft     pure: a parsed draft (plus the links of recent issues) -> Problems
+check_project   the drafts not yet published -> read_draft -> check_draft -> Problems
+check_draft     pure: a parsed draft (plus the links of recent issues) -> Problems
 """
 
 from __future__ import annotations
@@ -67,8 +67,7 @@ def published_links(config: Config, issue_date: date) -> dict[str, date]:
 
     Read defensively: a published.json this code cannot follow is skipped, not fatal.
     """
-    issues = [(day, path) for day, path in dated_files(config, PUBLISHED_NAME)
-              if day < issue_date]
+    issues = [(day, path) for day, path in dated_files(config, PUBLISHED_NAME) if day < issue_date]
     links: dict[str, date] = {}
     for day, path in issues[-RECENT_ISSUES:]:
         try:
@@ -92,8 +91,13 @@ def _urls_in(node: Any) -> Iterator[str]:
             yield from _urls_in(value)
 
 
-def check_draft(current: DraftFile, config: Config, issue_date: date, *,
-                published: Mapping[str, date] | None = None) -> list[Problem]:
+def check_draft(
+    current: DraftFile,
+    config: Config,
+    issue_date: date,
+    *,
+    published: Mapping[str, date] | None = None,
+) -> list[Problem]:
     """Every problem of one parsed draft, each with its line."""
     where = str(current.path)
     out: list[Problem] = []
@@ -108,8 +112,11 @@ def check_draft(current: DraftFile, config: Config, issue_date: date, *,
             add(line, f"unknown key `{key}`; {suggest(key, HEADER_KEYS)}")
     written = as_text(current.header.get("date"))
     if written and written != issue_date.isoformat():
-        add(current.header_lines.get("date"), f"date {written} differs from the issue folder"
-            f" {issue_date}; the folder's date is used", "warning")
+        add(
+            current.header_lines.get("date"),
+            f"date {written} differs from the issue folder {issue_date}; the folder's date is used",
+            "warning",
+        )
     by_id: dict[str, DraftCandidate] = {}
     for cand in current.candidates:
         _check_candidate(cand, by_id, add)
@@ -133,8 +140,11 @@ def check_draft(current: DraftFile, config: Config, issue_date: date, *,
         _check_image_file(current, image, add)
     _check_links(links, published or {}, add)
     if not current.stories and not picked_without_story(current):
-        add(current.stories_line or 1, "the issue has no stories; write some under `stories:`"
-            " or set candidates' status to picked")
+        add(
+            current.stories_line or 1,
+            "the issue has no stories; write some under `stories:`"
+            " or set candidates' status to picked",
+        )
     return out
 
 
@@ -142,8 +152,11 @@ def _check_candidate(cand: DraftCandidate, by_id: dict[str, DraftCandidate], add
     if not cand.id:
         add(cand.line, "a candidate without `id`; give it one or delete the entry")
     elif cand.id in by_id:
-        add(cand.line, f"candidate id {cand.id!r} appears twice (first on line "
-                       f"{by_id[cand.id].line}); delete one of them")
+        add(
+            cand.line,
+            f"candidate id {cand.id!r} appears twice (first on line "
+            f"{by_id[cand.id].line}); delete one of them",
+        )
     else:
         by_id[cand.id] = cand
     if cand.status not in CANDIDATE_STATUSES:
@@ -152,8 +165,10 @@ def _check_candidate(cand: DraftCandidate, by_id: dict[str, DraftCandidate], add
         hint = f"did you mean `{near[0]}`?" if near else f"use one of {choices}"
         add(cand.line_of("status"), f"status {cand.status!r} of {cand.id!r} is unknown; {hint}")
     for key, _ in cand.extra:
-        add(cand.line_of(key), f"unknown key `{key}` in candidate {cand.id!r}; "
-                               f"{suggest(key, CANDIDATE_KEYS)}")
+        add(
+            cand.line_of(key),
+            f"unknown key `{key}` in candidate {cand.id!r}; {suggest(key, CANDIDATE_KEYS)}",
+        )
 
 
 def _check_story(story: DraftStory, by_id: Mapping[str, DraftCandidate], add: Any) -> None:
@@ -162,8 +177,10 @@ def _check_story(story: DraftStory, by_id: Mapping[str, DraftCandidate], add: An
     if not story.headline:
         add(story.line, "a story without a headline; add `headline:`")
     elif len(story.headline) > MAX_HEADLINE:
-        add(story.line_of("headline"), f"headline is {len(story.headline)} characters; keep it"
-                                       f" to {MAX_HEADLINE} or fewer")
+        add(
+            story.line_of("headline"),
+            f"headline is {len(story.headline)} characters; keep it to {MAX_HEADLINE} or fewer",
+        )
     if not story.body:
         add(story.line, "a story without a body; add a one-paragraph `body:`")
     else:
@@ -171,13 +188,15 @@ def _check_story(story: DraftStory, by_id: Mapping[str, DraftCandidate], add: An
     for source, line in zip(story.sources, story.source_lines, strict=False):
         cand = by_id.get(source)
         if cand is None and not is_url(source):
-            add(line, f"source {source!r} is neither a candidate id of this draft nor an"
-                      " http(s) URL; copy the id from `candidates:` or paste the link")
+            add(
+                line,
+                f"source {source!r} is neither a candidate id of this draft nor an"
+                " http(s) URL; copy the id from `candidates:` or paste the link",
+            )
         elif cand is not None and cand.status == "rejected":
             add(line, f"source {source!r} is a rejected candidate", "warning")
     if not story.sources:
-        add(story.line, "a story without sources; add `sources: [candidate id or URL]`",
-            "warning")
+        add(story.line, "a story without sources; add `sources: [candidate id or URL]`", "warning")
 
 
 def _check_words(body: str, line: int | None, add: Any) -> None:
@@ -190,24 +209,34 @@ def _check_words(body: str, line: int | None, add: Any) -> None:
 def _check_auto_story(cand: DraftCandidate, add: Any) -> None:
     # A picked candidate without a story is published with its title and summary.
     if len(cand.title) > MAX_HEADLINE:
-        add(cand.line_of("title"), f"picked candidate {cand.id!r} becomes a story but its title"
-                                   f" is {len(cand.title)} characters (max {MAX_HEADLINE});"
-                                   " shorten it or write a story", "warning")
+        add(
+            cand.line_of("title"),
+            f"picked candidate {cand.id!r} becomes a story but its title"
+            f" is {len(cand.title)} characters (max {MAX_HEADLINE});"
+            " shorten it or write a story",
+            "warning",
+        )
     if not cand.summary:
-        add(cand.line, f"picked candidate {cand.id!r} has no summary to publish; write a"
-                       " story for it", "warning")
+        add(
+            cand.line,
+            f"picked candidate {cand.id!r} has no summary to publish; write a story for it",
+            "warning",
+        )
 
 
 def _check_image_file(current: DraftFile, image: str, add: Any) -> None:
     folder = current.path.parent.resolve()
     target = (folder / image).resolve()
     if folder not in target.parents or not target.is_file():
-        add(current.header_lines.get("image"), f"image {image!r} is not a file in "
-                                               f"{current.path.parent}; add it or use a URL")
+        add(
+            current.header_lines.get("image"),
+            f"image {image!r} is not a file in {current.path.parent}; add it or use a URL",
+        )
 
 
-def _check_links(links: Sequence[tuple[str, int | None]], published: Mapping[str, date],
-                 add: Any) -> None:
+def _check_links(
+    links: Sequence[tuple[str, int | None]], published: Mapping[str, date], add: Any
+) -> None:
     seen: dict[str, int | None] = {}
     for url, line in links:
         if params := tracking_params(url):
@@ -226,8 +255,9 @@ def check_project(config: Config, issue_date: date | None = None) -> list[Proble
     if issue_date is not None:
         days = [issue_date]
     else:
-        days = [d for d in draft_dates(config)
-                if not (issue_dir(config, d) / PUBLISHED_NAME).exists()]
+        days = [
+            d for d in draft_dates(config) if not (issue_dir(config, d) / PUBLISHED_NAME).exists()
+        ]
     problems: list[Problem] = []
     for day in days:
         path = draft_path(config, day)

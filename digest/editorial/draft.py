@@ -106,9 +106,7 @@ def issue_window(
     first = since or issue_date - timedelta(days=config.cadence.window_days)
     last = until or issue_date
     if last <= first:
-        raise DraftError(
-            f"the window {first} to {last} is empty; --until must be after --since"
-        )
+        raise DraftError(f"the window {first} to {last} is empty; --until must be after --since")
     start = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(last, time(0), tzinfo=tz).astimezone(UTC)
     earlier = [d for d in _cadence_dates(config, issue_date.year) if d < issue_date]
@@ -174,12 +172,18 @@ def _outlet_text(name: str, url: str) -> str:
 
 def draft_candidate(cand: Candidate, config: Config, *, status: str = "new") -> DraftCandidate:
     return DraftCandidate(
-        id=cand.id, status=status, title=_clean(cand.title), url=cand.url,
-        source=_clean(cand.source), published=published_text(cand.published, config),
-        score=round(float(cand.score), 2), section=cand.section,
+        id=cand.id,
+        status=status,
+        title=_clean(cand.title),
+        url=cand.url,
+        source=_clean(cand.source),
+        published=published_text(cand.published, config),
+        score=round(float(cand.score), 2),
+        section=cand.section,
         why=tuple(_clean(w) for w in cand.why),
         also=tuple(_outlet_text(_clean(o.name), o.url) for o in cand.also),
-        summary=_clean(cand.summary), lang=cand.lang,
+        summary=_clean(cand.summary),
+        lang=cand.lang,
     )
 
 
@@ -226,11 +230,15 @@ def merge_candidates(
         match = fresh.get(cand.id) or (fresh_by_link.get(link_key(cand.url)) if cand.url else None)
         if match is not None:
             # The id is the program's: one the editor deleted comes back from the match.
-            cand = replace(cand, id=cand.id or match.id, score=match.score, why=match.why,
-                           also=match.also)
+            cand = replace(
+                cand, id=cand.id or match.id, score=match.score, why=match.why, also=match.also
+            )
             seen_ids.add(match.id)
-        elif cand.status == "new" and cand.id and cand.id not in referenced and (
-            link_key(cand.url) not in referenced_links
+        elif (
+            cand.status == "new"
+            and cand.id
+            and cand.id not in referenced
+            and (link_key(cand.url) not in referenced_links)
         ):
             continue
         kept.append(cand)
@@ -256,8 +264,13 @@ def status_counts(candidates: Sequence[DraftCandidate]) -> dict[str, int]:
 
 
 def status_block(
-    candidates: Sequence[DraftCandidate], stories: int, health: Sequence[FeedHealth], *,
-    added: int, now: datetime, notes: Sequence[str] = (),
+    candidates: Sequence[DraftCandidate],
+    stories: int,
+    health: Sequence[FeedHealth],
+    *,
+    added: int,
+    now: datetime,
+    notes: Sequence[str] = (),
 ) -> str:
     """The comment block at the top: counts, failing and quiet feeds."""
     counts = status_counts(candidates)
@@ -268,8 +281,11 @@ def status_block(
         f"# {len(candidates)} candidates ({listed}); {stories} story(ies).",
     ]
     failing = [h for h in health if h.failing]
-    quiet = [h for h in health if not h.failing and h.quiet_days is not None
-             and h.quiet_days >= QUIET_DAYS]
+    quiet = [
+        h
+        for h in health
+        if not h.failing and h.quiet_days is not None and h.quiet_days >= QUIET_DAYS
+    ]
     if failing:
         lines.append(f"# Failing feeds ({len(failing)}):")
         for h in failing:
@@ -292,8 +308,8 @@ def replace_status_block(head: str, block: str) -> str:
     begin = next((i for i, ln in enumerate(lines) if ln.startswith(STATUS_BEGIN)), None)
     if begin is not None:
         end = next((i for i in range(begin, len(lines)) if lines[i].startswith(STATUS_END)), None)
-        if end is not None and all(ln.startswith("#") for ln in lines[begin:end + 1]):
-            return "".join(lines[:begin]) + block + "".join(lines[end + 1:])
+        if end is not None and all(ln.startswith("#") for ln in lines[begin : end + 1]):
+            return "".join(lines[:begin]) + block + "".join(lines[end + 1 :])
     return block + head
 
 
@@ -393,9 +409,11 @@ def held_from_previous(config: Config, issue_date: date) -> tuple[list[DraftCand
     except DigestError as exc:
         return [], [f"held candidates of {path} were not carried over: {exc}"]
     held = [
-        replace(c, status="held", held_from=c.held_from or path.parent.name, line=None,
-                key_lines=())
-        for c in previous.candidates if c.status == "held" and c.id
+        replace(
+            c, status="held", held_from=c.held_from or path.parent.name, line=None, key_lines=()
+        )
+        for c in previous.candidates
+        if c.status == "held" and c.id
     ]
     return held, []
 
@@ -418,33 +436,50 @@ def refresh_draft(
             current = read_draft(path)
         incoming = _incoming(candidates, current, config)
         carried, notes = held_from_previous(config, window.date)
-        merged = merge_candidates(current.candidates, incoming, carried=carried,
-                                  referenced=current.referenced())
+        merged = merge_candidates(
+            current.candidates, incoming, carried=carried, referenced=current.referenced()
+        )
         block = _emit(current, merged.candidates)
-        top = status_block(merged.candidates, len(current.stories), health, added=merged.added,
-                           now=now, notes=notes)
+        top = status_block(
+            merged.candidates,
+            len(current.stories),
+            health,
+            added=merged.added,
+            now=now,
+            notes=notes,
+        )
         head = current.head
         if head and not head.endswith("\n"):  # the editor deleted the list: start it anew
             head += "\n"
         text = replace_status_block(head, top) + block + current.tail
         write_checked(path, before, with_line_ending(text, line_ending(current.text)))
     counts = status_counts(merged.candidates)
-    return DraftSummary(path=str(path), added=merged.added, counts=tuple(counts.items()),
-                        stories=len(current.stories))
+    return DraftSummary(
+        path=str(path),
+        added=merged.added,
+        counts=tuple(counts.items()),
+        stories=len(current.stories),
+    )
 
 
-def _incoming(candidates: Sequence[Candidate], current: DraftFile,
-              config: Config) -> list[DraftCandidate]:
+def _incoming(
+    candidates: Sequence[Candidate], current: DraftFile, config: Config
+) -> list[DraftCandidate]:
     """Candidates for the merge; known ones only carry what a refresh may change."""
     ids = {c.id for c in current.candidates}
     links = {link_key(c.url) for c in current.candidates if c.url}
     out = []
     for cand in candidates:
         if cand.id in ids or link_key(cand.url) in links:
-            out.append(DraftCandidate(
-                id=cand.id, url=cand.url, score=round(float(cand.score), 2),
-                why=tuple(_clean(w) for w in cand.why),
-                also=tuple(_outlet_text(_clean(o.name), o.url) for o in cand.also)))
+            out.append(
+                DraftCandidate(
+                    id=cand.id,
+                    url=cand.url,
+                    score=round(float(cand.score), 2),
+                    why=tuple(_clean(w) for w in cand.why),
+                    also=tuple(_outlet_text(_clean(o.name), o.url) for o in cand.also),
+                )
+            )
         else:
             out.append(draft_candidate(cand, config))
     return out
@@ -471,23 +506,30 @@ def with_statuses(current: DraftFile, changes: Mapping[str, str]) -> str:
     for cand_id, status in changes.items():
         cand = by_id.get(cand_id)
         if cand is None:
-            raise DraftError(f"has no candidate {cand_id!r}; run `digest draft` to add it",
-                             path=current.path)
+            raise DraftError(
+                f"has no candidate {cand_id!r}; run `digest draft` to add it", path=current.path
+            )
         status_line = dict(cand.key_lines).get("status")
         if status_line is not None:
             index = status_line - 1
-            ending = lines[index][len(lines[index].rstrip("\r\n")):]  # LF or CRLF
+            ending = lines[index][len(lines[index].rstrip("\r\n")) :]  # LF or CRLF
             m = _STATUS_VALUE.match(lines[index].rstrip("\r\n"))
             if m is None or (m.group(2) or "")[:1] in ("|", ">"):
                 raise DraftError(
                     f"cannot set the status of {cand_id!r}: its entry is not in block style;"
-                    " change it by hand", path=current.path, line=status_line)
+                    " change it by hand",
+                    path=current.path,
+                    line=status_line,
+                )
             lines[index] = f"{m.group(1)}{status}{m.group(3)}{ending}"
             continue
         id_line = dict(cand.key_lines).get("id")
         if id_line is None:
-            raise DraftError(f"cannot set the status of {cand_id!r}; change it by hand",
-                             path=current.path, line=cand.line)
+            raise DraftError(
+                f"cannot set the status of {cand_id!r}; change it by hand",
+                path=current.path,
+                line=cand.line,
+            )
         id_text = lines[id_line - 1]
         column = id_text.index("id")
         ending = "\r\n" if id_text.endswith("\r\n") else "\n"
@@ -495,8 +537,11 @@ def with_statuses(current: DraftFile, changes: Mapping[str, str]) -> str:
         if id_text.split(":", 1)[1].strip()[:1] in ("|", ">"):
             below = [n for _, n in cand.key_lines if n > id_line]
             if not below:
-                raise DraftError(f"cannot set the status of {cand_id!r}; add `status:` by"
-                                 " hand", path=current.path, line=id_line)
+                raise DraftError(
+                    f"cannot set the status of {cand_id!r}; add `status:` by hand",
+                    path=current.path,
+                    line=id_line,
+                )
             at = min(below) - 1
         inserts.append((at, " " * column + f"status: {status}{ending}"))
     for index, text in sorted(inserts, reverse=True):
@@ -504,14 +549,16 @@ def with_statuses(current: DraftFile, changes: Mapping[str, str]) -> str:
     return "".join(lines)
 
 
-def set_status(config: Config, issue_date: date, changes: Mapping[str, str], *,
-               now: datetime) -> None:
+def set_status(
+    config: Config, issue_date: date, changes: Mapping[str, str], *, now: datetime
+) -> None:
     """Set candidates' statuses (id -> new, picked, rejected or held), touching nothing else."""
     del now  # statuses carry no time; the parameter keeps every writer's signature alike
     bad = {s for s in changes.values() if s not in CANDIDATE_STATUSES}
     if bad:
-        raise DraftError(f"unknown status {sorted(bad)[0]!r}; use one of "
-                         f"{', '.join(CANDIDATE_STATUSES)}")
+        raise DraftError(
+            f"unknown status {sorted(bad)[0]!r}; use one of {', '.join(CANDIDATE_STATUSES)}"
+        )
     path = draft_path(config, issue_date)
     with draft_lock(config, issue_date):
         before = _read_bytes(path)
@@ -523,9 +570,12 @@ def set_status(config: Config, issue_date: date, changes: Mapping[str, str], *,
         wanted = [changes.get(c.id, c.status) for c in current.candidates]
         if [c.status for c in after.candidates] != wanted or after.header != current.header:
             first = current.by_id()[next(iter(changes))]
-            raise DraftError("cannot set the status here: an entry's `status:` is in a style"
-                             " this command does not edit; change it by hand",
-                             path=path, line=first.line_of("status"))
+            raise DraftError(
+                "cannot set the status here: an entry's `status:` is in a style"
+                " this command does not edit; change it by hand",
+                path=path,
+                line=first.line_of("status"),
+            )
         write_checked(path, before, text)
 
 
@@ -544,8 +594,11 @@ def draft_counts(config: Config) -> dict[str, Any] | None:
         current = read_draft(paths[-1])
     except DigestError as exc:
         return {"path": str(paths[-1]), "counts": {}, "stories": 0, "error": str(exc)}
-    return {"path": str(paths[-1]), "counts": status_counts(current.candidates),
-            "stories": len(current.stories)}
+    return {
+        "path": str(paths[-1]),
+        "counts": status_counts(current.candidates),
+        "stories": len(current.stories),
+    }
 
 
 # --- the issue as published ---------------------------------------------------------------
@@ -605,8 +658,11 @@ def picked_without_story(current: DraftFile) -> list[DraftCandidate]:
     """Picked candidates no story refers to, best first: they become stories themselves."""
     referenced = current.referenced()
     links = {link_key(r) for r in referenced if is_url(r)}
-    return [c for c in current.candidates if c.status == "picked" and c.id not in referenced
-            and link_key(c.url) not in links]
+    return [
+        c
+        for c in current.candidates
+        if c.status == "picked" and c.id not in referenced and link_key(c.url) not in links
+    ]
 
 
 def issue_from_draft(current: DraftFile, config: Config, issue_date: date) -> Issue:
@@ -620,15 +676,26 @@ def issue_from_draft(current: DraftFile, config: Config, issue_date: date) -> Is
         section = story.section
         if section is None and story.sources and story.sources[0] in resolver.by_id:
             section = resolver.by_id[story.sources[0]].section
-        stories.append(IssueStory(headline=story.headline, body=story.body, sources=links,
-                                  section=section, anchor=_anchor(story.headline, len(stories),
-                                                                  taken)))
+        stories.append(
+            IssueStory(
+                headline=story.headline,
+                body=story.body,
+                sources=links,
+                section=section,
+                anchor=_anchor(story.headline, len(stories), taken),
+            )
+        )
     for cand in picked_without_story(current):
         link = resolver.link(cand.id)
-        stories.append(IssueStory(
-            headline=cand.title, body=cand.summary, sources=(link,) if link else (),
-            section=cand.section, anchor=_anchor(cand.title, len(stories), taken),
-        ))
+        stories.append(
+            IssueStory(
+                headline=cand.title,
+                body=cand.summary,
+                sources=(link,) if link else (),
+                section=cand.section,
+                anchor=_anchor(cand.title, len(stories), taken),
+            )
+        )
     header = current.header
     preheader = as_text(header.get("preheader")) or " · ".join(s.headline for s in stories[:2])
     image = as_text(header.get("image")) or None

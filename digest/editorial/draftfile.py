@@ -34,11 +34,34 @@ from ruamel.yaml.tokens import CommentToken
 from digest.config import item_line, key_line
 from digest.errors import DraftError
 
-HEADER_KEYS = ("title", "date", "window", "image", "image_alt", "image_credit", "preheader",
-               "intro", "stories", "candidates")
+HEADER_KEYS = (
+    "title",
+    "date",
+    "window",
+    "image",
+    "image_alt",
+    "image_credit",
+    "preheader",
+    "intro",
+    "stories",
+    "candidates",
+)
 STORY_KEYS = ("headline", "body", "sources", "section")
-CANDIDATE_KEYS = ("id", "status", "title", "url", "source", "published", "score", "section",
-                  "why", "also", "summary", "lang", "held_from")
+CANDIDATE_KEYS = (
+    "id",
+    "status",
+    "title",
+    "url",
+    "source",
+    "published",
+    "score",
+    "section",
+    "why",
+    "also",
+    "summary",
+    "lang",
+    "held_from",
+)
 _LIST_KEYS = frozenset({"why", "also"})
 
 
@@ -168,7 +191,7 @@ def split_draft(text: str) -> tuple[str, str, str]:
     while keep > 1 and (not block_lines[keep - 1].strip() or block_lines[keep - 1].startswith("#")):
         keep -= 1
     block = "".join(block_lines[:keep])
-    return text[:begin], block, text[begin + len(block):]
+    return text[:begin], block, text[begin + len(block) :]
 
 
 def _yaml() -> YAML:
@@ -197,10 +220,16 @@ def _yaml_error(path: Path, exc: YAMLError, what: str = "does not parse") -> Dra
     if "'\\t'" in problem:  # ruamel.yaml shows the tab as '\t'
         advice = "replace the tab with spaces (YAML takes no tabs outside quotes)"
     else:
-        advice = ("fix the indentation or quoting there (put text containing ': ' or ' #'"
-                  " in double quotes)")
-    return DraftError(f"{what}: {problem}; {advice}. The file was left as it is.",
-                      path=path, line=line, column=column)
+        advice = (
+            "fix the indentation or quoting there (put text containing ': ' or ' #'"
+            " in double quotes)"
+        )
+    return DraftError(
+        f"{what}: {problem}; {advice}. The file was left as it is.",
+        path=path,
+        line=line,
+        column=column,
+    )
 
 
 def _load_yaml(path: Path, text: str) -> Any:
@@ -237,13 +266,19 @@ def parse_draft(path: Path, text: str, *, previous: DraftFile | None = None) -> 
     if not isinstance(data, CommentedMap):
         raise DraftError(
             "is not a draft: the top level must be keys such as `title:` and `stories:`;"
-            " restore it from draft.yaml.bak", path=path, line=1, column=1,
+            " restore it from draft.yaml.bak",
+            path=path,
+            line=1,
+            column=1,
         )
     problems: list[tuple[int | None, str]] = []
     if previous is not None and previous.fast and block and previous.block == block:
         shift = head_lines - previous.head.count("\n")
-        candidates = [_shifted(c, shift) for c in previous.candidates] if shift else list(
-            previous.candidates)
+        candidates = (
+            [_shifted(c, shift) for c in previous.candidates]
+            if shift
+            else list(previous.candidates)
+        )
         fast, block_head, rt_block = True, previous.block_head, None
     else:
         entries, fast, block_head, rt_block = _parse_block(path, block, head_lines)
@@ -251,14 +286,29 @@ def parse_draft(path: Path, text: str, *, previous: DraftFile | None = None) -> 
     stories, stories_line, story_problems = _stories(data)
     problems += story_problems
     if "candidates" in data:
-        problems.append((key_line(data, "candidates"), "a second `candidates:` list; the"
-                         " program keeps the first, merge the two and delete this one"))
+        problems.append(
+            (
+                key_line(data, "candidates"),
+                "a second `candidates:` list; the"
+                " program keeps the first, merge the two and delete this one",
+            )
+        )
     header = {k: v for k, v in data.items() if k != "stories"}
     header_lines = {str(k): key_line(data, k) or 1 for k in data}
     return DraftFile(
-        path=path, text=text, head=head, block=block, tail=tail, header=header,
-        header_lines=header_lines, stories=tuple(stories), candidates=tuple(candidates),
-        fast=fast, block_head=block_head, stories_line=stories_line, problems=tuple(problems),
+        path=path,
+        text=text,
+        head=head,
+        block=block,
+        tail=tail,
+        header=header,
+        header_lines=header_lines,
+        stories=tuple(stories),
+        candidates=tuple(candidates),
+        fast=fast,
+        block_head=block_head,
+        stories_line=stories_line,
+        problems=tuple(problems),
         rt_block=rt_block,
     )
 
@@ -268,11 +318,11 @@ def read_draft(path: Path) -> DraftFile:
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError as exc:
-        raise DraftError("no draft yet; run `digest draft --date "
-                         f"{path.parent.name}` to create it", path=path) from exc
+        raise DraftError(
+            f"no draft yet; run `digest draft --date {path.parent.name}` to create it", path=path
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise DraftError(f"is not UTF-8 text ({exc.reason}); save it as UTF-8",
-                         path=path) from exc
+        raise DraftError(f"is not UTF-8 text ({exc.reason}); save it as UTF-8", path=path) from exc
     return parse_draft(path, text)
 
 
@@ -312,25 +362,31 @@ def _stories(
             problems.append((story_line, "a story must be keys: headline, body, sources, section"))
             continue
         sources_node = node.get("sources")
-        sources = (as_texts(sources_node) if isinstance(sources_node, list)
-                   else _source_words(as_text(sources_node)))
+        sources = (
+            as_texts(sources_node)
+            if isinstance(sources_node, list)
+            else _source_words(as_text(sources_node))
+        )
         source_lines = tuple(
             (item_line(sources_node, i) if isinstance(sources_node, list) else None)
-            or key_line(node, "sources") or story_line
+            or key_line(node, "sources")
+            or story_line
             for i in range(len(sources))
         )
         unknown = tuple((str(k), key_line(node, k)) for k in node if k not in STORY_KEYS)
         section = as_text(node.get("section")) or None
-        stories.append(DraftStory(
-            headline=as_text(node.get("headline")),
-            body=as_text(node.get("body")),
-            sources=sources,
-            section=section,
-            line=story_line,
-            key_lines=tuple((str(k), key_line(node, k) or story_line) for k in node),
-            source_lines=source_lines,
-            unknown=unknown,
-        ))
+        stories.append(
+            DraftStory(
+                headline=as_text(node.get("headline")),
+                body=as_text(node.get("body")),
+                sources=sources,
+                section=section,
+                line=story_line,
+                key_lines=tuple((str(k), key_line(node, k) or story_line) for k in node),
+                source_lines=source_lines,
+                unknown=unknown,
+            )
+        )
     return stories, line, problems
 
 
@@ -352,15 +408,17 @@ def _shift_lines(node: Any, start: int, by: int) -> None:
             position[0] += by
         if len(position) > 2 and position[2] >= start:
             position[2] += by
-    children = node.values() if isinstance(node, dict) else node if isinstance(
-        node, list) else ()
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
     for child in children:
         _shift_lines(child, start, by)
 
 
 def _shifted(cand: DraftCandidate, lines: int) -> DraftCandidate:
-    return replace(cand, line=None if cand.line is None else cand.line + lines,
-                   key_lines=tuple((k, n + lines) for k, n in cand.key_lines))
+    return replace(
+        cand,
+        line=None if cand.line is None else cand.line + lines,
+        key_lines=tuple((k, n + lines) for k, n in cand.key_lines),
+    )
 
 
 def _candidate(entry: Mapping[str, Any]) -> DraftCandidate:
@@ -389,8 +447,9 @@ def _candidate(entry: Mapping[str, Any]) -> DraftCandidate:
         extra=extra,
         line=line,
         key_lines=tuple(entry["key_lines"].items()),
-        comments=tuple((k, above, after)
-                       for k, (above, after) in entry.get("comments", {}).items()),
+        comments=tuple(
+            (k, above, after) for k, (above, after) in entry.get("comments", {}).items()
+        ),
         node=entry.get("node"),
     )
     return cand
@@ -524,16 +583,18 @@ def parse_block_fast(block: str, first_line: int) -> tuple[list[dict[str, Any]],
     carries its node as "node"; None means the list itself has another shape.
     """
     lines = block.split("\n")
-    parts = split_comment(lines[0].rstrip("\r")[len("candidates:"):]) if lines[0].startswith(
-        "candidates:") else None
+    parts = (
+        split_comment(lines[0].rstrip("\r")[len("candidates:") :])
+        if lines[0].startswith("candidates:")
+        else None
+    )
     if parts is None or parts[0] not in ("", "[]") or parts[1]:
         return None
     starts = [i for i in range(1, len(lines)) if lines[i].startswith("  - ")]
     first = starts[0] if starts else len(lines)
     if not all(_is_note(line) for line in lines[1:first]) or (parts[0] == "[]" and starts):
         return None
-    block_head = "".join(line.rstrip("\r") + "\n" for line in lines[1:first]
-                         if line.strip())
+    block_head = "".join(line.rstrip("\r") + "\n" for line in lines[1:first] if line.strip())
     # Comments right above an entry belong to it, not to the entry before; a `#` line
     # indented deeper than the entry's keys may be the text of a block scalar: it stays.
     ends = []
@@ -607,8 +668,11 @@ def _parse_entry(lines: list[str], number: int) -> dict[str, Any] | None:
             return None
         list_key = None
         key, colon, raw = line[4:].partition(":")
-        if not colon or key in values or (raw and raw[0] != " ") or (
-            key not in _KNOWN_KEYS and not _KEY.fullmatch(key)
+        if (
+            not colon
+            or key in values
+            or (raw and raw[0] != " ")
+            or (key not in _KNOWN_KEYS and not _KEY.fullmatch(key))
         ):
             return None
         if "#" in raw:
@@ -657,15 +721,17 @@ def _parse_entry_rt(lines: list[str], number: int) -> dict[str, Any] | None:
     except YAMLError:
         return None  # the whole list is read again, for an error with its true position
     seq = data.get("candidates") if isinstance(data, CommentedMap) else None
-    if not isinstance(seq, CommentedSeq) or len(seq) != 1 or not isinstance(seq[0],
-                                                                            CommentedMap):
+    if not isinstance(seq, CommentedSeq) or len(seq) != 1 or not isinstance(seq[0], CommentedMap):
         return None
     _shift_lines(data, 1, number - 2)
     node = seq[0]
     line = item_line(seq, 0)
-    return {"values": {str(k): v for k, v in node.items()}, "line": line,
-            "key_lines": {str(k): key_line(node, k) or line for k in node},
-            "node": (data, seq)}
+    return {
+        "values": {str(k): v for k, v in node.items()},
+        "line": line,
+        "key_lines": {str(k): key_line(node, k) or line for k in node},
+        "node": (data, seq),
+    }
 
 
 def _parse_block_rt(path: Path, block: str, offset: int) -> tuple[CommentedMap, CommentedSeq]:
@@ -676,13 +742,18 @@ def _parse_block_rt(path: Path, block: str, offset: int) -> tuple[CommentedMap, 
         seq = CommentedSeq()
         data["candidates"] = seq
     if not isinstance(seq, CommentedSeq):
-        raise DraftError("`candidates` must be a list of `- id: ...` entries; restore it from"
-                         " draft.yaml.bak", path=path, line=offset + 1, column=1)
+        raise DraftError(
+            "`candidates` must be a list of `- id: ...` entries; restore it from draft.yaml.bak",
+            path=path,
+            line=offset + 1,
+            column=1,
+        )
     return data, seq
 
 
-def _parse_block(path: Path, block: str, offset: int) -> tuple[list[dict[str, Any]], bool, str,
-                                                               Any]:
+def _parse_block(
+    path: Path, block: str, offset: int
+) -> tuple[list[dict[str, Any]], bool, str, Any]:
     if not block:
         return [], True, "", None
     fast = parse_block_fast(block, offset + 1)
@@ -693,8 +764,9 @@ def _parse_block(path: Path, block: str, offset: int) -> tuple[list[dict[str, An
     for index, node in enumerate(seq):
         line = item_line(seq, index)
         if not isinstance(node, dict):
-            raise DraftError("each candidate must be keys such as `id:` and `status:`",
-                             path=path, line=line)
+            raise DraftError(
+                "each candidate must be keys such as `id:` and `status:`", path=path, line=line
+            )
         values = {str(k): v for k, v in node.items()}
         key_lines = {str(k): key_line(node, k) or line for k in node}
         entries.append({"values": values, "line": line, "key_lines": key_lines})
@@ -703,9 +775,16 @@ def _parse_block(path: Path, block: str, offset: int) -> tuple[list[dict[str, An
 
 def _candidate_fields(cand: DraftCandidate) -> list[tuple[str, Any]]:
     pairs: list[tuple[str, Any]] = [
-        ("id", cand.id), ("status", cand.status), ("title", cand.title), ("url", cand.url),
-        ("source", cand.source), ("published", cand.published), ("score", float(cand.score)),
-        ("section", cand.section), ("why", list(cand.why)), ("also", list(cand.also)),
+        ("id", cand.id),
+        ("status", cand.status),
+        ("title", cand.title),
+        ("url", cand.url),
+        ("source", cand.source),
+        ("published", cand.published),
+        ("score", float(cand.score)),
+        ("section", cand.section),
+        ("why", list(cand.why)),
+        ("also", list(cand.also)),
         ("summary", cand.summary),
     ]
     if cand.lang != "en":
@@ -796,7 +875,11 @@ def _refreshed_list(node: CommentedMap, key: str, values: Sequence[str]) -> None
             trailing, below = below, ""
         if as_text(item) in where:
             new.ca.items[where[as_text(item)]] = [
-                CommentToken(f"{eol}\n{below}", CommentMark(0)), None, None, None]
+                CommentToken(f"{eol}\n{below}", CommentMark(0)),
+                None,
+                None,
+                None,
+            ]
             continue
         if eol.strip():
             moved.append(f"    {eol.strip()}\n")
@@ -807,8 +890,12 @@ def _refreshed_list(node: CommentedMap, key: str, values: Sequence[str]) -> None
     if values:
         last = new.ca.items.get(len(values) - 1)
         text = last[0].value if last else "\n"
-        new.ca.items[len(values) - 1] = [CommentToken(text + footer, CommentMark(0)),
-                                         None, None, None]
+        new.ca.items[len(values) - 1] = [
+            CommentToken(text + footer, CommentMark(0)),
+            None,
+            None,
+            None,
+        ]
         return
     slots = node.ca.items.setdefault(key, [None, None, None, None])
     eol = slots[2].value if slots[2] is not None else ""
@@ -844,9 +931,14 @@ def _dump_entry(cand: DraftCandidate) -> str:
     return text if text.endswith("\n\n") else text.rstrip("\n") + "\n\n"
 
 
-def emit_block_rt(path: Path, old_block: str, offset: int,
-                  candidates: Sequence[DraftCandidate], *,
-                  parsed: tuple[CommentedMap, CommentedSeq] | None = None) -> str:
+def emit_block_rt(
+    path: Path,
+    old_block: str,
+    offset: int,
+    candidates: Sequence[DraftCandidate],
+    *,
+    parsed: tuple[CommentedMap, CommentedSeq] | None = None,
+) -> str:
     """The new list through ruamel.yaml, moving each editor comment with its candidate."""
     data, seq = parsed if parsed is not None else _parse_block_rt(path, old_block, offset)
     nodes: dict[str, tuple[int, CommentedMap]] = {}
@@ -874,4 +966,3 @@ def emit_block_rt(path: Path, old_block: str, offset: int,
     # The blank lines that kept line numbers true when reading are not part of the list.
     text = buffer.getvalue().lstrip("\n")
     return text if text.endswith("\n") else text + "\n"
-

@@ -156,11 +156,13 @@ class Fetcher:
                 async with asyncio.timeout(self.settings.timeout_s):
                     result = await self._with_retries(source, validators, host, started)
             except TimeoutError:
-                result = Attempt(Fetched(
-                    source=source,
-                    error=f"no complete answer within {self.settings.timeout_s:g} s "
-                    "(fetch.timeout_s); the server is too slow",
-                ))
+                result = Attempt(
+                    Fetched(
+                        source=source,
+                        error=f"no complete answer within {self.settings.timeout_s:g} s "
+                        "(fetch.timeout_s); the server is too slow",
+                    )
+                )
         elapsed = time.monotonic() - started
         return replace(result, fetched=replace(result.fetched, elapsed_s=elapsed))
 
@@ -179,9 +181,7 @@ class Fetcher:
             await self.sleep(delay)
             attempt += 1
 
-    async def _once(
-        self, source: FeedSource, validators: Validators, host: str
-    ) -> Attempt:
+    async def _once(self, source: FeedSource, validators: Validators, host: str) -> Attempt:
         """One GET."""
         headers = {}
         if validators.etag:
@@ -193,41 +193,47 @@ class Fetcher:
             async with client.stream("GET", source.url, headers=headers) as response:
                 return await self._read(source, response)
         except httpx.TooManyRedirects:
-            return Attempt(Fetched(source=source, error=(
-                f"more than {self.settings.max_redirects} redirects (a redirect loop?); "
-                "open the URL in a browser and put the final address in feeds.yaml"
-            )))
+            return Attempt(
+                Fetched(
+                    source=source,
+                    error=(
+                        f"more than {self.settings.max_redirects} redirects (a redirect loop?); "
+                        "open the URL in a browser and put the final address in feeds.yaml"
+                    ),
+                )
+            )
         except httpx.TimeoutException as exc:
             what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
-            return Attempt(Fetched(source=source,
-                                   error=f"timed out {what} ({type(exc).__name__})"))
+            return Attempt(Fetched(source=source, error=f"timed out {what} ({type(exc).__name__})"))
         except httpx.UnsupportedProtocol as exc:
             return Attempt(Fetched(source=source, error=f"unsupported URL: {exc}"))
         except (httpx.TransportError, OSError, ssl.SSLError) as exc:
             reason = str(exc) or type(exc).__name__
-            return Attempt(Fetched(source=source, error=f"connection failed: {reason}"),
-                           transient=True)
+            return Attempt(
+                Fetched(source=source, error=f"connection failed: {reason}"), transient=True
+            )
         except _TooLarge as exc:
             message, read = exc.args
             return Attempt(Fetched(source=source, error=message, bytes_read=read))
         except httpx.HTTPError as exc:  # decoding errors and the like
             return Attempt(Fetched(source=source, error=f"HTTP error: {exc}"))
 
-    async def _read(
-        self, source: FeedSource, response: httpx.Response
-    ) -> Attempt:
+    async def _read(self, source: FeedSource, response: httpx.Response) -> Attempt:
         redirect = _permanent_redirect(response)
         status = response.status_code
-        base = Fetched(source=source, status=status, final_url=str(response.url),
-                       permanent_redirect=redirect)
+        base = Fetched(
+            source=source, status=status, final_url=str(response.url), permanent_redirect=redirect
+        )
         if status == 304:
-            return Attempt(replace(base, not_modified=True,
-                                   validators=_validators(response, None)))
+            return Attempt(replace(base, not_modified=True, validators=_validators(response, None)))
         if status >= 400:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"), _utcnow())
             error = _status_error(status, response.reason_phrase, retry_after)
-            return Attempt(replace(base, error=error, gone=status == 410),
-                           transient=status in TRANSIENT_STATUS, retry_after_s=retry_after)
+            return Attempt(
+                replace(base, error=error, gone=status == 410),
+                transient=status in TRANSIENT_STATUS,
+                retry_after_s=retry_after,
+            )
         cap = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -240,13 +246,15 @@ class Fetcher:
             if size > cap or response.num_bytes_downloaded > cap:
                 raise _TooLarge(_too_large(cap, None), response.num_bytes_downloaded)
         body = b"".join(chunks)
-        return Attempt(replace(
-            base,
-            body=body,
-            content_type=response.headers.get("Content-Type"),
-            validators=_validators(response, body),
-            bytes_read=response.num_bytes_downloaded,
-        ))
+        return Attempt(
+            replace(
+                base,
+                body=body,
+                content_type=response.headers.get("Content-Type"),
+                validators=_validators(response, body),
+                bytes_read=response.num_bytes_downloaded,
+            )
+        )
 
 
 def _utcnow() -> datetime:
@@ -277,20 +285,30 @@ def _status_error(status: int, phrase: str, retry_after: float | None) -> str:
         401: "the feed needs a login; use a public feed URL",
         403: "the server refuses us; check the URL, or ask the publisher",
         429: "the server rate-limits us; it will be retried later",
-    }.get(status, "the server failed; it will be retried later" if status >= 500 else
-          "check the URL in feeds.yaml")
+    }.get(
+        status,
+        "the server failed; it will be retried later"
+        if status >= 500
+        else "check the URL in feeds.yaml",
+    )
     wait = f", asks to wait {retry_after:.0f} s" if retry_after else ""
     return f"HTTP {status} {phrase}{wait}: {advice}"
 
 
 def _too_large(cap: int, declared: int | None) -> str:
     size = f" ({declared:,} bytes)" if declared else ""
-    return (f"response larger than {cap:,} bytes{size}; stopped reading. "
-            "If the feed is real, raise fetch.max_bytes in feeds.yaml")
+    return (
+        f"response larger than {cap:,} bytes{size}; stopped reading. "
+        "If the feed is real, raise fetch.max_bytes in feeds.yaml"
+    )
 
 
-def make_clients(settings: FetchSettings, agent: str, shards: int = CLIENT_SHARDS,
-                 transport: httpx.AsyncBaseTransport | None = None) -> list[httpx.AsyncClient]:
+def make_clients(
+    settings: FetchSettings,
+    agent: str,
+    shards: int = CLIENT_SHARDS,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[httpx.AsyncClient]:
     timeout = httpx.Timeout(
         connect=settings.connect_timeout_s,
         read=settings.read_timeout_s,
@@ -306,8 +324,7 @@ def make_clients(settings: FetchSettings, agent: str, shards: int = CLIENT_SHARD
     except ImportError:
         pass
     per_shard = max(1, -(-settings.concurrency // shards))
-    limits = httpx.Limits(max_connections=settings.concurrency,
-                          max_keepalive_connections=per_shard)
+    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=per_shard)
     return [
         httpx.AsyncClient(
             headers={"User-Agent": agent, "Accept": ACCEPT},
@@ -332,8 +349,7 @@ def fetch_into_store(
     sources = [s for s in config.feeds if s.enabled]
     # The caller decides (the CLI: a terminal, or --progress); logs stay quiet either way.
     with _parse_pool() as pool:
-        return asyncio.run(_run(config, store, sources, pool, now=now,
-                                show_progress=show_progress))
+        return asyncio.run(_run(config, store, sources, pool, now=now, show_progress=show_progress))
 
 
 @dataclass(frozen=True)
@@ -429,14 +445,16 @@ async def _settle(
     source, state, fetched = job.source, job.state, attempt.fetched
     moved = _moved_detail(fetched)
     if not fetched.ok:
-        retry_after = (now + timedelta(seconds=attempt.retry_after_s)
-                       if attempt.retry_after_s else None)
+        retry_after = (
+            now + timedelta(seconds=attempt.retry_after_s) if attempt.retry_after_s else None
+        )
         return _record_failure(store, source, state, fetched, now, retry_after)
     if fetched.not_modified:
-        kept = replace(state.validators,
-                       etag=fetched.validators.etag or state.validators.etag,
-                       last_modified=fetched.validators.last_modified
-                       or state.validators.last_modified)
+        kept = replace(
+            state.validators,
+            etag=fetched.validators.etag or state.validators.etag,
+            last_modified=fetched.validators.last_modified or state.validators.last_modified,
+        )
         store.record_fetch(source.name, _ok(source, fetched, kept), (), now)
         return FeedReport(source.name, "not_modified", detail=moved)
     body = fetched.body or b""
@@ -447,11 +465,11 @@ async def _settle(
     if not parsed.items and parsed.problem:
         failed = replace(fetched, error=parsed.problem)
         return _record_failure(store, source, state, failed, now, None)
-    new = store.record_fetch(source.name, _ok(source, fetched, fetched.validators),
-                             parsed.items, now)
+    new = store.record_fetch(
+        source.name, _ok(source, fetched, fetched.validators), parsed.items, now
+    )
     detail = "; ".join(d for d in (parsed.problem, moved) if d)
-    return FeedReport(source.name, "fetched", new_items=new, items=len(parsed.items),
-                      detail=detail)
+    return FeedReport(source.name, "fetched", new_items=new, items=len(parsed.items), detail=detail)
 
 
 async def _parse(
@@ -461,8 +479,9 @@ async def _parse(
     fetched: Fetched,
     now: datetime,
 ) -> Parsed:
-    call = functools.partial(parse_feed, source, body, fetched.content_type,
-                             fetched.final_url or source.url, now=now)
+    call = functools.partial(
+        parse_feed, source, body, fetched.content_type, fetched.final_url or source.url, now=now
+    )
     if pool is None:
         return call()
     try:
@@ -472,8 +491,12 @@ async def _parse(
 
 
 def _ok(source: FeedSource, fetched: Fetched, validators: Validators) -> FeedOutcome:
-    return FeedOutcome(url=source.url, ok=True, validators=validators,
-                       permanent_redirect=fetched.permanent_redirect)
+    return FeedOutcome(
+        url=source.url,
+        ok=True,
+        validators=validators,
+        permanent_redirect=fetched.permanent_redirect,
+    )
 
 
 def _record_failure(
@@ -490,10 +513,19 @@ def _record_failure(
     else:
         until = backoff_until(source.name, failures, now, retry_after=retry_after)
     error = fetched.error or "failed"
-    store.record_fetch(source.name, FeedOutcome(
-        url=source.url, ok=False, error=error, next_attempt=until, gone=fetched.gone,
-        permanent_redirect=fetched.permanent_redirect,
-    ), (), now)
+    store.record_fetch(
+        source.name,
+        FeedOutcome(
+            url=source.url,
+            ok=False,
+            error=error,
+            next_attempt=until,
+            gone=fetched.gone,
+            permanent_redirect=fetched.permanent_redirect,
+        ),
+        (),
+        now,
+    )
     outcome = "gone" if fetched.gone else "failed"
     return FeedReport(source.name, outcome, detail=f"{error} (next try after {_short(until)})")
 
@@ -525,8 +557,11 @@ class _parse_pool:
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def __enter__(self) -> concurrent.futures.ProcessPoolExecutor | None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
+        workers = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
         if workers < 2:
             return None  # one core: a pool only adds copying
         try:
@@ -560,10 +595,13 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.progress = Progress(
-            TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("fetching"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TextColumn("{task.description}"),
             # Asked for: draw it even where rich would not guess a terminal (--progress).
-            console=Console(stderr=True, force_terminal=True), transient=True,
+            console=Console(stderr=True, force_terminal=True),
+            transient=True,
         )
         self.task = self.progress.add_task("", total=total)
         self.progress.start()

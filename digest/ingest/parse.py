@@ -34,19 +34,71 @@ FUTURE_SLACK = timedelta(days=1)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 
 # Query parameters that only track the reader, whatever their value.
-TRACKING_KEYS = frozenset({
-    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
-    "_ga", "_gl", "cmpid", "ncid", "ocid", "smid", "smtyp", "spm", "wt.mc_id", "mkt_tok",
-    "at_medium", "at_campaign", "at_custom1", "at_custom2", "ito", "sr_share", "utm",
-    "feedtype", "feedname", "xtor", "icid", "s_cid", "cmp", "gbraid", "wbraid", "twclid",
-    "_hsenc", "_hsmi", "oly_enc_id", "oly_anon_id", "vero_id",
-})
+TRACKING_KEYS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "cmpid",
+        "ncid",
+        "ocid",
+        "smid",
+        "smtyp",
+        "spm",
+        "wt.mc_id",
+        "mkt_tok",
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "ito",
+        "sr_share",
+        "utm",
+        "feedtype",
+        "feedname",
+        "xtor",
+        "icid",
+        "s_cid",
+        "cmp",
+        "gbraid",
+        "wbraid",
+        "twclid",
+        "_hsenc",
+        "_hsmi",
+        "oly_enc_id",
+        "oly_anon_id",
+        "vero_id",
+    }
+)
 TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "ns_")
 # Parameters that track only when their value names the feed (?ref=rss, ?partner=rss).
-FEED_MARKER_KEYS = frozenset({
-    "ref", "source", "src", "from", "partner", "emc", "feed", "rss", "cid", "via", "in",
-    "medium", "channel", "referrer", "fr",
-})
+FEED_MARKER_KEYS = frozenset(
+    {
+        "ref",
+        "source",
+        "src",
+        "from",
+        "partner",
+        "emc",
+        "feed",
+        "rss",
+        "cid",
+        "via",
+        "in",
+        "medium",
+        "channel",
+        "referrer",
+        "fr",
+    }
+)
 FEED_MARKER_VALUE = re.compile(
     r"^(rss\w*|atom|feeds?|rdf|xml|feedburner|newsfeed|syndication|rss_?feed|top_?news_?rss"
     r"|twitter|facebook|social)$",
@@ -104,11 +156,22 @@ def _feedparser(body: bytes, content_type: str | None, url: str | None, lang: st
 
 # Labels that name a narrower table than what servers really send.
 _WIDER_CODEC = {
-    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
-    "ms_kanji": "cp932", "windows-31j": "cp932", "csshiftjis": "cp932",
-    "euc-jp": "euc_jis_2004", "eucjp": "euc_jis_2004", "x-euc-jp": "euc_jis_2004",
-    "iso-2022-jp": "iso2022_jp_ext", "csiso2022jp": "iso2022_jp_ext",
-    "iso-8859-1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "csshiftjis": "cp932",
+    "euc-jp": "euc_jis_2004",
+    "eucjp": "euc_jis_2004",
+    "x-euc-jp": "euc_jis_2004",
+    "iso-2022-jp": "iso2022_jp_ext",
+    "csiso2022jp": "iso2022_jp_ext",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
 }
 _JAPANESE_GUESSES = ("cp932", "euc_jis_2004")
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?\?>", re.DOTALL)
@@ -139,7 +202,7 @@ def to_utf8(body: bytes, content_type: str | None, lang: str = "en") -> bytes | 
     if text is None:
         return None
     # The declaration is ASCII in every charset decoded here; drop it for a UTF-8 one.
-    rest = text[_decl_length(text):] if decl else text.lstrip()
+    rest = text[_decl_length(text) :] if decl else text.lstrip()
     return b'<?xml version="1.0" encoding="utf-8"?>' + rest.encode("utf-8")
 
 
@@ -197,8 +260,11 @@ def _problem(result: Any, items: tuple[Item, ...]) -> str | None:
     exc = result.get("bozo_exception") if result.get("bozo") else None
     if not result.get("version") and not items:
         cause = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-        return ("not a feed: no RSS, Atom or RDF found" + cause
-                + "; open the URL in a browser and check it in feeds.yaml")
+        return (
+            "not a feed: no RSS, Atom or RDF found"
+            + cause
+            + "; open the URL in a browser and check it in feeds.yaml"
+        )
     # A corrected charset or a server calling its feed text/html harms nothing.
     if exc is None or type(exc).__name__ in ("CharacterEncodingOverride", "NonXMLContentType"):
         return None
@@ -422,7 +488,8 @@ def _unwrap_redirect(url: str) -> str | None:
     if not REDIRECT_HOST.match(host):
         return None
     if (article := _GOOGLE_ARTICLE.search(parts.path)) and (
-            target := google_news_target(article.group(1))):
+        target := google_news_target(article.group(1))
+    ):
         return target
     params = dict(parse_qsl(parts.query))
     for key in REDIRECT_KEYS:
@@ -454,7 +521,7 @@ def google_news_target(article_id: str) -> str | None:
         shift += 7
         if not byte & 0x80:
             break
-    target = raw[pos:pos + length]
+    target = raw[pos : pos + length]
     if len(target) != length or not re.match(rb"^https?://[\x21-\x7e]+$", target):
         return None
     return target.decode("ascii")

@@ -212,10 +212,15 @@ class Store:
             return 0
         seen = to_db_time(now)
         ids = [i.id for i in batch] + [i.url for i in batch]
-        by_id = {row[0]: row for row in self._rows(
-            "SELECT id, feed, title, summary, url FROM items WHERE id IN ({})", ids)}
-        by_url = dict(self._rows("SELECT url, id FROM items WHERE url IN ({})",
-                                 [i.url for i in batch]))
+        by_id = {
+            row[0]: row
+            for row in self._rows(
+                "SELECT id, feed, title, summary, url FROM items WHERE id IN ({})", ids
+            )
+        }
+        by_url = dict(
+            self._rows("SELECT url, id FROM items WHERE url IN ({})", [i.url for i in batch])
+        )
         inserts, edits, outlets = [], [], []
         for item in batch:
             if _reused_guid(item, by_id.get(item.id)):
@@ -226,33 +231,50 @@ class Store:
                 _, feed, title, summary, _url = by_id[known]
                 # The outlet that first carried the item may correct its own headline; an
                 # entry that only shares the URL is another feed's copy or a duplicate.
-                if feed == item.feed and item.title and (title, summary) != (
-                        item.title, item.summary):
+                if (
+                    feed == item.feed
+                    and item.title
+                    and (title, summary) != (item.title, item.summary)
+                ):
                     edits.append((item.title, item.summary, known))
             elif item.url in by_url:
                 known = by_url[item.url]
             else:
                 known = item.id
-                inserts.append((item.id, item.url, item.feed, item.title, item.summary,
-                                to_db_time(item.published), item.lang, item.kind,
-                                int(item.dated), seen))
+                inserts.append(
+                    (
+                        item.id,
+                        item.url,
+                        item.feed,
+                        item.title,
+                        item.summary,
+                        to_db_time(item.published),
+                        item.lang,
+                        item.kind,
+                        int(item.dated),
+                        seen,
+                    )
+                )
                 by_id[item.id] = (item.id, item.feed, item.title, item.summary, item.url)
                 by_url[item.url] = item.id
             outlets.append((known, item.feed, seen))
         self.conn.executemany(
             "INSERT INTO items (id, url, feed, title, summary, published, lang, kind, dated,"
-            " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+            " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
         self.conn.executemany("UPDATE items SET title = ?, summary = ? WHERE id = ?", edits)
         self.conn.executemany(
             "INSERT OR IGNORE INTO item_outlets (item_id, feed, first_seen) VALUES (?, ?, ?)",
-            outlets)
+            outlets,
+        )
         return len(inserts)
 
     def _rows(self, sql: str, values: list[str]) -> list[tuple]:
         rows: list[tuple] = []
         unique = list(dict.fromkeys(values))
         for start in range(0, len(unique), 500):  # stay under SQLite's parameter limit
-            chunk = unique[start:start + 500]
+            chunk = unique[start : start + 500]
             rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
         return rows
 
@@ -272,8 +294,11 @@ class Store:
         """Stored items (each story once, however many feeds carried it), optionally recent."""
         if since is None:
             return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])
-        return int(self.conn.execute("SELECT count(*) FROM items WHERE published >= ?",
-                                     (to_db_time(since),)).fetchone()[0])
+        return int(
+            self.conn.execute(
+                "SELECT count(*) FROM items WHERE published >= ?", (to_db_time(since),)
+            ).fetchone()[0]
+        )
 
     def prune(self, before: datetime) -> int:
         """Delete items published before `before`; return how many went."""
@@ -356,39 +381,54 @@ class Store:
                 " consecutive_failures = consecutive_failures + 1, next_attempt = ?,"
                 " gone = ?, permanent_redirect = coalesce(?, permanent_redirect)"
                 " WHERE name = ?",
-                (stamp, outcome.error, stamp, next_attempt, int(outcome.gone),
-                 outcome.permanent_redirect, feed),
+                (
+                    stamp,
+                    outcome.error,
+                    stamp,
+                    next_attempt,
+                    int(outcome.gone),
+                    outcome.permanent_redirect,
+                    feed,
+                ),
             )
 
     def feed_health(self, sources: Sequence[FeedSource], now: datetime) -> list[FeedHealth]:
         """Each source's health, in the order given (feeds never fetched have empty history)."""
         since = to_db_time(now - HEALTH_WINDOW)
-        counts = dict(self.conn.execute(
-            "SELECT o.feed, count(*) FROM item_outlets o JOIN items i ON i.id = o.item_id"
-            " WHERE i.published >= ? GROUP BY o.feed",
-            (since,),
-        ).fetchall())
-        latest = dict(self.conn.execute(
-            "SELECT o.feed, max(i.published) FROM item_outlets o"
-            " JOIN items i ON i.id = o.item_id GROUP BY o.feed"
-        ).fetchall())
+        counts = dict(
+            self.conn.execute(
+                "SELECT o.feed, count(*) FROM item_outlets o JOIN items i ON i.id = o.item_id"
+                " WHERE i.published >= ? GROUP BY o.feed",
+                (since,),
+            ).fetchall()
+        )
+        latest = dict(
+            self.conn.execute(
+                "SELECT o.feed, max(i.published) FROM item_outlets o"
+                " JOIN items i ON i.id = o.item_id GROUP BY o.feed"
+            ).fetchall()
+        )
         out = []
         for source in sources:
             state = self.feed_state(source.name)
             newest = from_db_time(latest.get(source.name))
             quiet = max(0, (now - newest).days) if newest is not None else None
-            out.append(FeedHealth(
-                feed=source.name,
-                url=source.url,
-                last_success=state.last_success,
-                last_error=state.last_error if state.consecutive_failures or state.gone else None,
-                consecutive_failures=state.consecutive_failures,
-                items_14d=int(counts.get(source.name, 0)),
-                quiet_days=quiet,
-                gone=state.gone,
-                next_attempt=state.next_attempt,
-                moved_to=state.permanent_redirect,
-            ))
+            out.append(
+                FeedHealth(
+                    feed=source.name,
+                    url=source.url,
+                    last_success=state.last_success,
+                    last_error=state.last_error
+                    if state.consecutive_failures or state.gone
+                    else None,
+                    consecutive_failures=state.consecutive_failures,
+                    items_14d=int(counts.get(source.name, 0)),
+                    quiet_days=quiet,
+                    gone=state.gone,
+                    next_attempt=state.next_attempt,
+                    moved_to=state.permanent_redirect,
+                )
+            )
         return out
 
 
@@ -450,6 +490,14 @@ def _item(row: tuple) -> Item:
     published = from_db_time(row[5])
     assert published is not None
     return Item(
-        id=row[0], feed=row[1], url=row[2], title=row[3], summary=row[4],
-        published=published, lang=row[6], kind=row[7], dated=bool(row[8]), outlets=outlets,
+        id=row[0],
+        feed=row[1],
+        url=row[2],
+        title=row[3],
+        summary=row[4],
+        published=published,
+        lang=row[6],
+        kind=row[7],
+        dated=bool(row[8]),
+        outlets=outlets,
     )

@@ -67,14 +67,26 @@ def content_version(data: bytes | None) -> str:
     return hashlib.sha256(data or b"").hexdigest()[:16]
 
 
-def build_state(config: Config, issue_date: date, data: bytes | None, *, now: datetime,
-                last: PreviewState | None = None) -> PreviewState:
+def build_state(
+    config: Config,
+    issue_date: date,
+    data: bytes | None,
+    *,
+    now: datetime,
+    last: PreviewState | None = None,
+) -> PreviewState:
     return _build(config, issue_date, data, now=now, last=last)[0]
 
 
-def _build(config: Config, issue_date: date, data: bytes | None, *, now: datetime,
-           last: PreviewState | None = None,
-           previous: draft.DraftFile | None = None) -> tuple[PreviewState, draft.DraftFile | None]:
+def _build(
+    config: Config,
+    issue_date: date,
+    data: bytes | None,
+    *,
+    now: datetime,
+    last: PreviewState | None = None,
+    previous: draft.DraftFile | None = None,
+) -> tuple[PreviewState, draft.DraftFile | None]:
     """Parse, check and render one version of the draft (`data` is the file's bytes)."""
     from digest.publish.email import render
 
@@ -84,42 +96,68 @@ def _build(config: Config, issue_date: date, data: bytes | None, *, now: datetim
     empty = PreviewState(version, "", "", "", "", (), ())
     keep = last or empty
     if data is None:
-        return _failed(keep, version, f"{path}: no draft yet; run `digest draft --date "
-                                      f"{issue_date}`", started), previous
+        return _failed(
+            keep, version, f"{path}: no draft yet; run `digest draft --date {issue_date}`", started
+        ), previous
     try:
         current = draft.parse_draft(path, data.decode("utf-8"), previous=previous)
     except UnicodeDecodeError as exc:
-        return _failed(keep, version, f"{path}: is not UTF-8 text ({exc.reason})",
-                       started), previous
+        return _failed(
+            keep, version, f"{path}: is not UTF-8 text ({exc.reason})", started
+        ), previous
     except DigestError as exc:
         return _failed(keep, version, str(exc), started), previous
-    problems = check.check_draft(current, config, issue_date,
-                                 published=check.published_links(config, issue_date))
+    problems = check.check_draft(
+        current, config, issue_date, published=check.published_links(config, issue_date)
+    )
     try:
         issue = draft.issue_from_draft(current, config, issue_date)
         rendered: Rendered = render.render_issue(issue, config, now=now)
     except DigestError as exc:
-        return _failed(keep, version, str(exc), started, problems=tuple(problems),
-                       candidates=current.candidates), current
+        return _failed(
+            keep,
+            version,
+            str(exc),
+            started,
+            problems=tuple(problems),
+            candidates=current.candidates,
+        ), current
     except Exception as exc:
         # A bug in a renderer must not take the editor's preview down with it.
         error = f"{path}: the email could not be rendered ({type(exc).__name__}: {exc})"
-        return _failed(keep, version, error, started, problems=tuple(problems),
-                       candidates=current.candidates), current
+        return _failed(
+            keep, version, error, started, problems=tuple(problems), candidates=current.candidates
+        ), current
     return PreviewState(
-        version=version, title=issue.title, html=rendered.html, text=rendered.text,
-        subject=rendered.subject, problems=tuple(problems), candidates=current.candidates,
+        version=version,
+        title=issue.title,
+        html=rendered.html,
+        text=rendered.text,
+        subject=rendered.subject,
+        problems=tuple(problems),
+        candidates=current.candidates,
         render_ms=(time.perf_counter() - started) * 1000,
     ), current
 
 
-def _failed(keep: PreviewState, version: str, error: str, started: float, *,
-            problems: tuple[Problem, ...] | None = None,
-            candidates: tuple[draft.DraftCandidate, ...] | None = None) -> PreviewState:
+def _failed(
+    keep: PreviewState,
+    version: str,
+    error: str,
+    started: float,
+    *,
+    problems: tuple[Problem, ...] | None = None,
+    candidates: tuple[draft.DraftCandidate, ...] | None = None,
+) -> PreviewState:
     return PreviewState(
-        version=version, title=keep.title, html=keep.html, text=keep.text,
-        subject=keep.subject, problems=keep.problems if problems is None else problems,
-        candidates=keep.candidates if candidates is None else candidates, error=error,
+        version=version,
+        title=keep.title,
+        html=keep.html,
+        text=keep.text,
+        subject=keep.subject,
+        problems=keep.problems if problems is None else problems,
+        candidates=keep.candidates if candidates is None else candidates,
+        error=error,
         render_ms=(time.perf_counter() - started) * 1000,
     )
 
@@ -169,9 +207,14 @@ class Preview:
             except FileNotFoundError:
                 data = None
             if self._state is None or content_version(data) != self._state.version:
-                self._state, self._parsed = _build(self.config, self.issue_date, data,
-                                                   now=self.clock(), last=self._state,
-                                                   previous=self._parsed)
+                self._state, self._parsed = _build(
+                    self.config,
+                    self.issue_date,
+                    data,
+                    now=self.clock(),
+                    last=self._state,
+                    previous=self._parsed,
+                )
             self._signature = signature
             return self._state
 
@@ -182,9 +225,15 @@ class Preview:
         counts = draft.status_counts(state.candidates)
         errors = sum(1 for p in state.problems if p.severity == "error")
         return self._page.render(
-            state=state, token=self.token, poll_ms=POLL_MS, issue_date=self.issue_date,
-            path=str(self.path), counts=counts, errors=errors,
-            warnings=len(state.problems) - errors, statuses=("picked", "held", "rejected", "new"),
+            state=state,
+            token=self.token,
+            poll_ms=POLL_MS,
+            issue_date=self.issue_date,
+            path=str(self.path),
+            counts=counts,
+            errors=errors,
+            warnings=len(state.problems) - errors,
+            statuses=("picked", "held", "rejected", "new"),
             token_header=TOKEN_HEADER,
         )
 
@@ -283,14 +332,26 @@ class PreviewHTTPServer(ThreadingHTTPServer):
         return f"http://{host}:{port}/"
 
 
-def make_server(config: Config, issue_date: date, *, host: str = "127.0.0.1", port: int = 8000,
-                clock: Clock = _utc_now) -> PreviewHTTPServer:
+def make_server(
+    config: Config,
+    issue_date: date,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    clock: Clock = _utc_now,
+) -> PreviewHTTPServer:
     """A preview server bound to host:port (port 0 picks a free one); not yet serving."""
     return PreviewHTTPServer(Preview(config, issue_date, clock=clock), host, port)
 
 
-def start_in_thread(config: Config, issue_date: date, *, host: str = "127.0.0.1",
-                    port: int = 0, clock: Clock = _utc_now) -> PreviewHTTPServer:
+def start_in_thread(
+    config: Config,
+    issue_date: date,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock = _utc_now,
+) -> PreviewHTTPServer:
     """Serve in a daemon thread (for tests); stop with `server.shutdown()`."""
     server = make_server(config, issue_date, host=host, port=port, clock=clock)
     thread = threading.Thread(target=server.serve_forever, name="digest-preview", daemon=True)
@@ -298,14 +359,17 @@ def start_in_thread(config: Config, issue_date: date, *, host: str = "127.0.0.1"
     return server
 
 
-def serve_preview(config: Config, issue_date: date, *, host: str = "127.0.0.1",
-                  port: int = 8000) -> None:
+def serve_preview(
+    config: Config, issue_date: date, *, host: str = "127.0.0.1", port: int = 8000
+) -> None:
     """Serve the preview until interrupted (Ctrl-C)."""
     try:
         server = make_server(config, issue_date, host=host, port=port)
     except OSError as exc:
-        raise DigestError(f"cannot serve the preview on {host}:{port} ({exc.strerror});"
-                          f" pass another port, e.g. --port {port + 1}") from exc
+        raise DigestError(
+            f"cannot serve the preview on {host}:{port} ({exc.strerror});"
+            f" pass another port, e.g. --port {port + 1}"
+        ) from exc
     server.preview.state()  # render once up front so the first page load is quick
     try:
         server.serve_forever()

@@ -34,9 +34,13 @@ class TemplateSet:
                 return directory / name
         return self.dirs[-1] / name
 
-    def environment(self, *, autoescape: Autoescape = True,
-                    finalize: Callable[[Any], Any] | None = None,
-                    filters: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
+    def environment(
+        self,
+        *,
+        autoescape: Autoescape = True,
+        finalize: Callable[[Any], Any] | None = None,
+        filters: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> jinja2.Environment:
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.dirs),
             autoescape=autoescape,

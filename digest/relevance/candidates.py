@@ -37,8 +37,9 @@ def _candidate(cluster: Sequence[Evidence], rules: Rules) -> Candidate:
     w = rules.weights
     if outlets:
         points = min(w.outlets_max, w.per_outlet * len(outlets))
-        reasons.append(Reason("other outlets", "this story",
-                              tuple(o.name for o in outlets), points))
+        reasons.append(
+            Reason("other outlets", "this story", tuple(o.name for o in outlets), points)
+        )
     score = round(sum(r.points for r in reasons), 2)
     best_scored = replace(best.scored, reasons=tuple(reasons), score=score)
     return Candidate(

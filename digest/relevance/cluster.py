@@ -43,13 +43,66 @@ _MIN_BATCH = 50  # rarity weights of a small batch are computed as if it had thi
 _EN_WORD = re.compile(r"[a-z0-9][a-z0-9+'-]*")
 _JA_WORD = re.compile(r"[\u30a0-\u30ff]{3,}|[\u3400-\u9fff]{2,}")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_STOP = frozenset((
-    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "by", "at", "from",
-    "as", "is", "are", "was", "were", "be", "been", "its", "it", "says", "said", "say", "after",
-    "over", "into", "new", "amid", "about", "than", "that", "this", "their", "his", "her",
-    "they", "we", "will", "would", "could", "may", "can", "not", "no", "up", "out", "more",
-    "most", "two", "three", "first", "last", "ahead",
-))
+_STOP = frozenset(
+    (
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "at",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "its",
+        "it",
+        "says",
+        "said",
+        "say",
+        "after",
+        "over",
+        "into",
+        "new",
+        "amid",
+        "about",
+        "than",
+        "that",
+        "this",
+        "their",
+        "his",
+        "her",
+        "they",
+        "we",
+        "will",
+        "would",
+        "could",
+        "may",
+        "can",
+        "not",
+        "no",
+        "up",
+        "out",
+        "more",
+        "most",
+        "two",
+        "three",
+        "first",
+        "last",
+        "ahead",
+    )
+)
 
 
 class _Story:
@@ -104,8 +157,9 @@ class _Similarity:
 
 def cluster_stories(evidence: Sequence[Evidence], rules: Rules) -> list[list[Evidence]]:
     """Groups of copies of one story, each group in publication order."""
-    stories = sorted((_Story(i, e) for i, e in enumerate(evidence)),
-                     key=lambda s: (s.time, s.index))
+    stories = sorted(
+        (_Story(i, e) for i, e in enumerate(evidence)), key=lambda s: (s.time, s.index)
+    )
     window = timedelta(hours=rules.cluster_hours)
     similarity = _Similarity(stories, rules.cluster_similarity)
     common = _common_keys(stories)

@@ -215,15 +215,17 @@ class Matcher:
         # 政府) and words on both sides (対米, "toward the US"). Another country written
         # just before one makes it that country's (露外相, 中国の王毅外相, 中国の対米輸出).
         # Places are left alone: 中国の尖閣侵入 is still about Japan's islands.
-        self.offices = {form: _form([t for t in f.terms if t.category != JAPAN])
-                        for form, f in self.exact_forms.items()
-                        if f.japan and not f.named and "日" not in form
-                        and (f.us or _OFFICE_WORD.search(form))}
+        self.offices = {
+            form: _form([t for t in f.terms if t.category != JAPAN])
+            for form, f in self.exact_forms.items()
+            if f.japan and not f.named and "日" not in form and (f.us or _OFFICE_WORD.search(form))
+        }
         self.cs_pattern = _compile(cs, "", f"(?![{_WORD_CHAR}])")
         self.ci_pattern = _compile(ci, "(?<![a-z0-9])", "(?![a-z0-9])")
 
-    def _add(self, alias: str, term: Term, exact_case: bool,
-             ja: set[str], cs: set[str], ci: set[str]) -> None:
+    def _add(
+        self, alias: str, term: Term, exact_case: bool, ja: set[str], cs: set[str], ci: set[str]
+    ) -> None:
         if not alias.isascii():
             ja.add(alias)
             _append_new(self.exact.setdefault(alias, []), term)
@@ -258,8 +260,9 @@ class Matcher:
                     continue
                 own_side = any(t.category in sided for t in terms)
                 for part in _parts(form):
-                    inner = self.exact.get(part, []) + (self.folded.get(part.lower(), [])
-                                                        if part.isascii() else [])
+                    inner = self.exact.get(part, []) + (
+                        self.folded.get(part.lower(), []) if part.isascii() else []
+                    )
                     if fold and part.upper() in self.exact:
                         inner = inner + self.exact[part.upper()]
                     for t in inner:
@@ -275,17 +278,24 @@ class Matcher:
         false friends already taken out."""
         found = self._scan_all(text, masks=False)
         offices = self.offices
-        if self.foreign_before is not None and not text.isascii() and \
-                any(word in offices for _, word, _ in found):
-            found = [(start, word, self._owner(text, start, word, form))
-                     for start, word, form in found]
+        if (
+            self.foreign_before is not None
+            and not text.isascii()
+            and any(word in offices for _, word, _ in found)
+        ):
+            found = [
+                (start, word, self._owner(text, start, word, form)) for start, word, form in found
+            ]
         return found
 
     def _owner(self, text: str, start: int, word: str, form: _Form) -> _Form:
         """The form without its Japan side when the office belongs to another country."""
         unsided = self.offices.get(word)
-        if unsided is not None and self.foreign_before is not None and \
-                self.foreign_before.search(text, max(0, start - 24), start):
+        if (
+            unsided is not None
+            and self.foreign_before is not None
+            and self.foreign_before.search(text, max(0, start - 24), start)
+        ):
             return unsided
         return form
 
@@ -320,16 +330,26 @@ class Matcher:
             return []
         # Each scan alone is ordered and without overlaps; only mixed scans need sorting.
         kept = scans[0] if len(scans) == 1 else _leftmost_longest(scans)
-        return [(start, word, form) for start, _, word, form in kept
-                if masks or MASK not in form.categories]
+        return [
+            (start, word, form)
+            for start, _, word, form in kept
+            if masks or MASK not in form.categories
+        ]
 
     def words_found(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """Each list of the rules and the words of `text` it matched, for `digest match`:
         what the rules saw, including words they read as something else (米価 as rice)."""
         text = normalize(text)
-        names = {PHRASE: "alliance phrase", US: "US side", JAPAN: "Japan side",
-                 TOPIC: "topic", EXCLUDE: "exclusion", SOFT: "soft exclusion",
-                 MASK: "ignored (false friend)", OFFICE: "another country's office"}
+        names = {
+            PHRASE: "alliance phrase",
+            US: "US side",
+            JAPAN: "Japan side",
+            TOPIC: "topic",
+            EXCLUDE: "exclusion",
+            SOFT: "soft exclusion",
+            MASK: "ignored (false friend)",
+            OFFICE: "another country's office",
+        }
         found: dict[str, dict[str, None]] = {name: {} for name in names.values()}
         for start, word, form in self._scan_all(text, masks=True):
             if MASK in form.categories:
@@ -354,14 +374,18 @@ class Matcher:
         if found[-1][0] < cut:
             return [Hit("title", 0, word, f) for _, word, f in found]
         starts = [e.end() for e in _SENTENCE_END.finditer(text, cut + 1)]
-        return [Hit("title", 0, word, f) if pos < cut else
-                Hit("summary", 1 + bisect_right(starts, pos), word, f)
-                for pos, word, f in found]
+        return [
+            Hit("title", 0, word, f)
+            if pos < cut
+            else Hit("summary", 1 + bisect_right(starts, pos), word, f)
+            for pos, word, f in found
+        ]
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def evidence(self, item: Item, *, now: datetime | None = None,
-                 hits: list[Hit] | None = None) -> Evidence:
+    def evidence(
+        self, item: Item, *, now: datetime | None = None, hits: list[Hit] | None = None
+    ) -> Evidence:
         """Score one item; `now` adds freshness (None: no freshness, e.g. for `explain`)."""
         if hits is None:
             hits = self.find(item.title, item.summary)
@@ -397,8 +421,9 @@ class Matcher:
         source = self._source_reasons.get((item.kind, item.feed))
         if source is None:  # one Reason per feed, reused: most items share a few feeds
             points = self.kind_points.get(item.kind, 0.0)
-            source = Reason(self.kind_rule[item.kind], "feed", (item.feed,), points) \
-                if points else False
+            source = (
+                Reason(self.kind_rule[item.kind], "feed", (item.feed,), points) if points else False
+            )
             self._source_reasons[(item.kind, item.feed)] = source
         if source:
             reasons.append(source)
@@ -406,8 +431,9 @@ class Matcher:
             age_days = max(0.0, (now.timestamp() - item.published.timestamp()) / 86400)
             fresh = self.fresh_max * (1 - age_days / self.rules.fresh_days)
             if fresh >= 0.05:
-                reasons.append(Reason("freshness", "published", (f"{age_days:.1f} days old",),
-                                      round(fresh, 2)))
+                reasons.append(
+                    Reason("freshness", "published", (f"{age_days:.1f} days old",), round(fresh, 2))
+                )
         return reasons
 
     def suggest_section(self, hits: list[Hit]) -> str | None:
@@ -456,8 +482,10 @@ class _Tally:
             points = min(w.topic_max, sum(p for _, p in self.topics.values()))
             words = tuple(dict.fromkeys(word for word, _ in self.topics.values()))
             reasons.append(Reason("topic", "title+summary", words, round(points, 2)))
-        for category, rule, points in ((EXCLUDE, "exclusion", w.exclusion),
-                                       (SOFT, "soft exclusion", w.soft_exclusion)):
+        for category, rule, points in (
+            (EXCLUDE, "exclusion", w.exclusion),
+            (SOFT, "soft exclusion", w.soft_exclusion),
+        ):
             for field in ("title", "summary"):
                 if words := self.words.get((category, field)):
                     reasons.append(Reason(rule, field, tuple(words), points * len(words)))
@@ -469,14 +497,26 @@ class _Tally:
         title_us, title_japan = self.sides.get(0, ({}, {}))
         named: dict[str, None] = {}
         if title_us and title_japan:
-            reasons.append(Reason("US + Japan together", "title",
-                                  tuple(dict.fromkeys((*title_us, *title_japan))), w.pair_title))
+            reasons.append(
+                Reason(
+                    "US + Japan together",
+                    "title",
+                    tuple(dict.fromkeys((*title_us, *title_japan))),
+                    w.pair_title,
+                )
+            )
             named.update(self.named.get(0, {}))
         for unit in sorted(self.sides):
             us, japan = self.sides[unit]
             if unit and us and japan:
-                reasons.append(Reason("US + Japan in one sentence", "summary",
-                                      tuple(dict.fromkeys((*us, *japan))), w.pair_sentence))
+                reasons.append(
+                    Reason(
+                        "US + Japan in one sentence",
+                        "summary",
+                        tuple(dict.fromkeys((*us, *japan))),
+                        w.pair_sentence,
+                    )
+                )
                 named.update(self.named.get(unit, {}))
                 break
         if named:  # leaders and ministers by name say more than "US" and "Japan"
@@ -488,8 +528,14 @@ class _Tally:
             all_us = {word: None for us, _ in lead for word in us}
             all_japan = {word: None for _, japan in lead for word in japan}
             if all_us and all_japan:
-                reasons.append(Reason("US and Japan apart", "title+summary",
-                                      tuple(dict.fromkeys((*all_us, *all_japan))), w.pair_apart))
+                reasons.append(
+                    Reason(
+                        "US and Japan apart",
+                        "title+summary",
+                        tuple(dict.fromkeys((*all_us, *all_japan))),
+                        w.pair_apart,
+                    )
+                )
         return reasons
 
     def section(self) -> str | None:
@@ -503,11 +549,19 @@ class _Tally:
 def _parts(form: str) -> list[str]:
     """Shorter forms that may sit inside `form`: substrings in Japanese, word runs in English."""
     if not form.isascii():
-        return [form[i:j] for i in range(len(form)) for j in range(i + 1, len(form) + 1)
-                if (i, j) != (0, len(form))]
+        return [
+            form[i:j]
+            for i in range(len(form))
+            for j in range(i + 1, len(form) + 1)
+            if (i, j) != (0, len(form))
+        ]
     words = form.split()
-    return [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)
-            if (i, j) != (0, len(words))]
+    return [
+        " ".join(words[i:j])
+        for i in range(len(words))
+        for j in range(i + 1, len(words) + 1)
+        if (i, j) != (0, len(words))
+    ]
 
 
 def _joined(title: str, summary: str) -> tuple[int, str]:
@@ -576,9 +630,17 @@ def explain(text: str, rules: Rules, *, now: datetime) -> Scored:
     if not summary:
         first = _SENTENCE_END.search(title)
         if first and first.end() < len(title):
-            title, summary = title[: first.end()].strip(), title[first.end():].strip()
-    item = Item(id="match", feed="digest match", url="", title=title, summary=summary,
-                published=now, lang="ja" if guess_lang(text) == "ja" else "en", kind="other")
+            title, summary = title[: first.end()].strip(), title[first.end() :].strip()
+    item = Item(
+        id="match",
+        feed="digest match",
+        url="",
+        title=title,
+        summary=summary,
+        published=now,
+        lang="ja" if guess_lang(text) == "ja" else "en",
+        kind="other",
+    )
     return compile_rules(rules).score(item, now=None)
 
 

@@ -207,7 +207,7 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    url = parts.scheme.lower() + url[len(parts.scheme):]
+    url = parts.scheme.lower() + url[len(parts.scheme) :]
     # Characters that have no business in a URL are percent-encoded, never trusted.
     return "".join(quote(ch, safe="") if ch in _URL_UNSAFE else ch for ch in url)
 
@@ -326,8 +326,11 @@ def email_view(issue: Issue, config: Config) -> EmailView:
         credit = f"{labels['image_source']}: {credit}"
     unsubscribe = config.digest.unsubscribe_url.strip() or None
     if unsubscribe and not safe_url(unsubscribe.replace(UNSUBSCRIBE_TOKEN, "token")):
-        raise RenderError("digest.unsubscribe_url is not an http(s) URL; write it like "
-                          "https://example.org/unsubscribe?token={token}", path=config.path)
+        raise RenderError(
+            "digest.unsubscribe_url is not an http(s) URL; write it like "
+            "https://example.org/unsubscribe?token={token}",
+            path=config.path,
+        )
     return EmailView(
         lang=lang,
         title=title,
@@ -341,8 +344,9 @@ def email_view(issue: Issue, config: Config) -> EmailView:
         image_credit=credit if image else "",
         headlines=headlines,
         sections=sections,
-        corrections=tuple((clean_line(a, MAX_NAME), clean_line(b, MAX_BODY))
-                          for a, b in issue.corrections),
+        corrections=tuple(
+            (clean_line(a, MAX_NAME), clean_line(b, MAX_BODY)) for a, b in issue.corrections
+        ),
         organisation=clean_line(config.digest.organisation),
         program=clean_line(config.digest.program),
         web_url=web_url,
@@ -365,19 +369,22 @@ def _stories(raw: tuple[IssueStory, ...], lang: str) -> list[EmailStory]:
             url = safe_url(source.url)
             if url:
                 sources.append(EmailLink(clean_line(source.name, MAX_NAME) or _host(url), url))
-        stories.append(EmailStory(
-            headline=headline,
-            paragraphs=clean_paragraphs(story.body),
-            sources=tuple(sources),
-            anchor=story_anchor(story.anchor, index, taken),
-            lang=text_lang(f"{headline} {story.body[:200]}", lang),
-            level=3 if sectioned else 2,
-        ))
+        stories.append(
+            EmailStory(
+                headline=headline,
+                paragraphs=clean_paragraphs(story.body),
+                sources=tuple(sources),
+                anchor=story_anchor(story.anchor, index, taken),
+                lang=text_lang(f"{headline} {story.body[:200]}", lang),
+                level=3 if sectioned else 2,
+            )
+        )
     return stories
 
 
-def _sections(raw: tuple[IssueStory, ...], stories: list[EmailStory],
-              default: str) -> tuple[EmailSection, ...]:
+def _sections(
+    raw: tuple[IssueStory, ...], stories: list[EmailStory], default: str
+) -> tuple[EmailSection, ...]:
     # One heading per section, in the order the editor first used each (as the archive
     # page of the issue does): a draft that interleaves sections never repeats a heading.
     if not any(s.section for s in raw):
@@ -391,8 +398,10 @@ def _sections(raw: tuple[IssueStory, ...], stories: list[EmailStory],
 # ---------------------------------------------------------------- plain-text wrapping
 
 # Japanese line-breaking rules (kinsoku): what may not start, or end, a line.
-_NO_LINE_START = set("、。，．,.・：；？！?!ー）〕］｝〉》」』】〙〗"
-                     "ゝゞぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々")
+_NO_LINE_START = set(
+    "、。，．,.・：；？！?!ー）〕］｝〉》」』】〙〗"
+    "ゝゞぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々"
+)
 _NO_LINE_END = set("（〔［｛〈《「『【〘〖")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _TOKEN = re.compile(rf"\s+|[{_CJK}]|[^\s{_CJK}]+")
@@ -414,9 +423,14 @@ def _units(text: str) -> list[tuple[str, bool]]:
         if token.isspace():
             space = True
             continue
-        glue = bool(units) and not space and (
-            token[0] in _NO_LINE_START or units[-1][0][-1] in _NO_LINE_END
-            or (not _is_wide(token) and not _is_wide(units[-1][0][-1]))
+        glue = (
+            bool(units)
+            and not space
+            and (
+                token[0] in _NO_LINE_START
+                or units[-1][0][-1] in _NO_LINE_END
+                or (not _is_wide(token) and not _is_wide(units[-1][0][-1]))
+            )
         )
         if glue:
             units[-1] = (units[-1][0] + token, units[-1][1])
@@ -430,8 +444,9 @@ def _is_wide(text: str) -> bool:
     return unicodedata.east_asian_width(text[0]) in "WF"
 
 
-def wrap_text(text: str, width: int = TEXT_WIDTH, indent: str = "",
-              subsequent: str | None = None) -> str:
+def wrap_text(
+    text: str, width: int = TEXT_WIDTH, indent: str = "", subsequent: str | None = None
+) -> str:
     """Wrap at `width` columns, breaking only at spaces and between Japanese characters:
     hyphenated words and URLs stay whole (a longer one gets a line of its own)."""
     subsequent = indent if subsequent is None else subsequent
@@ -485,11 +500,15 @@ def _brace_safe(value: Any) -> Any:
 @functools.cache
 def _environments(templates: TemplateSet) -> tuple[jinja2.Environment, jinja2.Environment]:
     html = templates.environment(autoescape=True, finalize=_brace_safe)
-    text = templates.environment(autoescape=False, filters={
-        "wrap": lambda value, indent="", subsequent=None: wrap_text(
-            str(value), TEXT_WIDTH, indent, subsequent),
-        "underline": _underline,
-    })
+    text = templates.environment(
+        autoescape=False,
+        filters={
+            "wrap": lambda value, indent="", subsequent=None: wrap_text(
+                str(value), TEXT_WIDTH, indent, subsequent
+            ),
+            "underline": _underline,
+        },
+    )
     return html, text
 
 
@@ -500,12 +519,14 @@ def _templates(templates: TemplateSet) -> tuple[jinja2.Template, jinja2.Template
     try:
         return html.get_template(HTML_TEMPLATE), text.get_template(TEXT_TEMPLATE)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"template error: {exc.message}", path=exc.filename,
-                          line=exc.lineno) from exc
+        raise RenderError(
+            f"template error: {exc.message}", path=exc.filename, line=exc.lineno
+        ) from exc
     except jinja2.TemplateNotFound as exc:
         where = templates.dirs[-1]
-        raise RenderError(f"template {exc.name} not found in {where}; "
-                          "reinstall or restore templates/", path=where) from exc
+        raise RenderError(
+            f"template {exc.name} not found in {where}; reinstall or restore templates/", path=where
+        ) from exc
 
 
 INLINE_CSS = "email.inline.css"
@@ -522,8 +543,9 @@ def _inliner_for(path: Path, mtime_ns: int) -> css_inline.CSSInliner:
     css = path.read_text(encoding="utf-8")
     css = css.replace("$serif", SERIF).replace("$sans", SANS)
     # Our rules go inline; the <style> blocks stay for dark mode, phones and Outlook.
-    return css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True,
-                                 load_remote_stylesheets=False, extra_css=css)
+    return css_inline.CSSInliner(
+        inline_style_tags=False, keep_style_tags=True, load_remote_stylesheets=False, extra_css=css
+    )
 
 
 _LEAKS = ("<mj-", "</mj-", "{{", "{%", "{#")
@@ -537,8 +559,7 @@ def render_mjml(view: EmailView, templates: TemplateSet | None = None) -> str:
     try:
         source = _templates(templates)[0].render(v=view)
     except jinja2.TemplateError as exc:
-        raise RenderError(f"{HTML_TEMPLATE}: {exc}",
-                          path=templates.path(HTML_TEMPLATE)) from exc
+        raise RenderError(f"{HTML_TEMPLATE}: {exc}", path=templates.path(HTML_TEMPLATE)) from exc
     # mjml-python rejects spaces (not newlines) between some head tags; both mean the same.
     return _SPACES_BETWEEN_TAGS.sub(">\n<", source)
 
@@ -548,8 +569,10 @@ def compile_mjml(source: str, templates: TemplateSet | None = None) -> str:
     try:
         compiled = mjml.mjml2html(source, fonts={})
     except Exception as exc:  # mjml-python raises bare exceptions for bad markup
-        raise RenderError(f"MJML did not compile ({exc}); check {HTML_TEMPLATE}",
-                          path=(templates or templates_for(None)).path(HTML_TEMPLATE)) from exc
+        raise RenderError(
+            f"MJML did not compile ({exc}); check {HTML_TEMPLATE}",
+            path=(templates or templates_for(None)).path(HTML_TEMPLATE),
+        ) from exc
     check_leaks(compiled)
     return compiled
 
@@ -574,9 +597,11 @@ def check_leaks(html: str) -> None:
     for leak in _LEAKS:
         at = html.find(leak)
         if at >= 0:
-            context = html[max(0, at - 40): at + 40].replace("\n", " ")
-            raise RenderError(f"{leak!r} leaked into the email HTML near {context!r}; "
-                              f"fix {HTML_TEMPLATE}", path=HTML_TEMPLATE)
+            context = html[max(0, at - 40) : at + 40].replace("\n", " ")
+            raise RenderError(
+                f"{leak!r} leaked into the email HTML near {context!r}; fix {HTML_TEMPLATE}",
+                path=HTML_TEMPLATE,
+            )
 
 
 def render_text(view: EmailView, templates: TemplateSet | None = None) -> str:
@@ -586,8 +611,7 @@ def render_text(view: EmailView, templates: TemplateSet | None = None) -> str:
     try:
         text = text_template.render(v=view)
     except jinja2.TemplateError as exc:
-        raise RenderError(f"{TEXT_TEMPLATE}: {exc}",
-                          path=templates.path(TEXT_TEMPLATE)) from exc
+        raise RenderError(f"{TEXT_TEMPLATE}: {exc}", path=templates.path(TEXT_TEMPLATE)) from exc
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
@@ -598,8 +622,16 @@ def _fold(value: str) -> str:
     return " ".join(_UNSAFE_CHARS.sub(" ", value).split())
 
 
-def build_message(subject: str, html: str, text: str, config: Config, *, now: datetime,
-                  message_id: str, unsubscribe_url: str | None) -> bytes:
+def build_message(
+    subject: str,
+    html: str,
+    text: str,
+    config: Config,
+    *,
+    now: datetime,
+    message_id: str,
+    unsubscribe_url: str | None,
+) -> bytes:
     """A complete multipart/alternative message (text first, then HTML), UTF-8, CRLF."""
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = _fold(subject)
@@ -621,8 +653,11 @@ def build_message(subject: str, html: str, text: str, config: Config, *, now: da
 def _sender(config: Config) -> Address:
     pairs = getaddresses([_fold(config.digest.sender)])
     if len(pairs) != 1 or "@" not in pairs[0][1]:
-        raise RenderError(f"digest.from {config.digest.sender!r} is not one mail address; "
-                          "write it as 'Name <address@example.org>'", path=config.path)
+        raise RenderError(
+            f"digest.from {config.digest.sender!r} is not one mail address; "
+            "write it as 'Name <address@example.org>'",
+            path=config.path,
+        )
     name, address = pairs[0]
     user, _, domain = address.rpartition("@")
     return Address(display_name=name, username=user, domain=domain)
@@ -644,9 +679,15 @@ def render_issue(issue: Issue, config: Config, *, now: datetime) -> Rendered:
     templates = templates_for(config.project_dir)
     html = render_html(view, templates)
     text = render_text(view, templates)
-    eml = build_message(view.subject, html, text, config, now=now,
-                        message_id=_message_id(issue, config, html),
-                        unsubscribe_url=view.unsubscribe_url)
+    eml = build_message(
+        view.subject,
+        html,
+        text,
+        config,
+        now=now,
+        message_id=_message_id(issue, config, html),
+        unsubscribe_url=view.unsubscribe_url,
+    )
     return Rendered(subject=view.subject, html=html, text=text, eml=eml)
 
 

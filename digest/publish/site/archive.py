@@ -104,8 +104,10 @@ class SiteReport:
     removed: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return (f"{self.site_dir}: {self.issues} issue(s), {len(self.written)} file(s) written, "
-                f"{len(self.unchanged)} unchanged, {len(self.removed)} removed")
+        return (
+            f"{self.site_dir}: {self.issues} issue(s), {len(self.written)} file(s) written, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed"
+        )
 
 
 def content_hash(issue: Issue) -> str:
@@ -115,8 +117,14 @@ def content_hash(issue: Issue) -> str:
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def freeze(issue: Issue, *, now: datetime, today: date, previous: Published | None = None,
-           note: str | None = None) -> Published:
+def freeze(
+    issue: Issue,
+    *,
+    now: datetime,
+    today: date,
+    previous: Published | None = None,
+    note: str | None = None,
+) -> Published:
     """The issue as it is published now: first publication, or a correction of `previous`."""
     corrections = previous.corrections if previous else ()
     if previous is not None and note:
@@ -127,8 +135,12 @@ def freeze(issue: Issue, *, now: datetime, today: date, previous: Published | No
         published_at=published_at,
         corrections=tuple((c.date.isoformat(), c.note) for c in corrections),
     )
-    return Published(issue=frozen, published_at=published_at,
-                     content_hash=content_hash(issue), corrections=corrections)
+    return Published(
+        issue=frozen,
+        published_at=published_at,
+        content_hash=content_hash(issue),
+        corrections=corrections,
+    )
 
 
 def published_to_json(published: Published) -> str:
@@ -180,8 +192,11 @@ def published_from_json(text: str, path: Path) -> Published:
             for s in data["stories"]
         )
         corrections = tuple(
-            Correction(date=date.fromisoformat(c["date"]), at=datetime.fromisoformat(c["at"]),
-                       note=c["note"])
+            Correction(
+                date=date.fromisoformat(c["date"]),
+                at=datetime.fromisoformat(c["at"]),
+                note=c["note"],
+            )
             for c in data.get("corrections", ())
         )
         published_at = datetime.fromisoformat(data["published_at"])
@@ -201,21 +216,30 @@ def published_from_json(text: str, path: Path) -> Published:
         )
         stored_hash = data["content_hash"]
     except json.JSONDecodeError as exc:
-        raise PublishError(f"is not valid JSON ({exc.msg}); restore it from version control",
-                           path=path, line=exc.lineno) from exc
+        raise PublishError(
+            f"is not valid JSON ({exc.msg}); restore it from version control",
+            path=path,
+            line=exc.lineno,
+        ) from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PublishError(f"is not a published issue ({type(exc).__name__}: {exc}); "
-                           "restore it from version control", path=path) from exc
+        raise PublishError(
+            f"is not a published issue ({type(exc).__name__}: {exc}); "
+            "restore it from version control",
+            path=path,
+        ) from exc
     # A published issue changes only through `publish --force --note`, which records why;
     # an edit by hand would change the archive with no note for readers.
     if stored_hash != content_hash(issue):
         raise PublishError(
             f"was edited after the issue was published (its content no longer matches its "
             f"content hash); undo the edit, then correct the issue in its draft and run "
-            f"`digest publish --date {issue.date.isoformat()} --force --note \"what was "
-            f"corrected\"`", path=path)
-    return Published(issue=issue, published_at=published_at, content_hash=stored_hash,
-                     corrections=corrections)
+            f'`digest publish --date {issue.date.isoformat()} --force --note "what was '
+            f'corrected"`',
+            path=path,
+        )
+    return Published(
+        issue=issue, published_at=published_at, content_hash=stored_hash, corrections=corrections
+    )
 
 
 def read_published(path: Path) -> Published:
@@ -243,8 +267,10 @@ def refuse_if_published(config: Config, issue_date: date) -> None:
         day = issue_date.isoformat()
         raise PublishError(
             f"the issue of {day} is published, so its email files are final; to change it, "
-            f"edit its draft and run `digest publish --date {day} --force --note \"what was "
-            "corrected\"`", path=path)
+            f'edit its draft and run `digest publish --date {day} --force --note "what was '
+            'corrected"`',
+            path=path,
+        )
 
 
 def issue_url(config: Config, issue_date: date) -> str:
@@ -275,29 +301,38 @@ def publish(
             atomic_write(path, published_to_json(published))
             build_site(config, now=now)
     except BlockingIOError as exc:
-        raise LockBusy("another `digest publish` is running; try again when it has finished",
-                       path=config.state_dir / "publish.lock") from exc
+        raise LockBusy(
+            "another `digest publish` is running; try again when it has finished",
+            path=config.state_dir / "publish.lock",
+        ) from exc
     return config.site_dir / issue_date.isoformat() / "index.html"
 
 
-def _check_republish(previous: Published | None, path: Path, *, force: bool,
-                     note: str | None) -> None:
+def _check_republish(
+    previous: Published | None, path: Path, *, force: bool, note: str | None
+) -> None:
     if previous is None:
         if note:
             raise PublishError(
                 "--note is for corrections of an issue already published; this issue is not "
-                "published yet, so publish it without --note", path=path)
+                "published yet, so publish it without --note",
+                path=path,
+            )
         return
     when = previous.published_at.isoformat(timespec="minutes")
     day = previous.issue.date.isoformat()
     if not force:
         raise PublishError(
             f"this issue was already published at {when}; to correct it run "
-            f"`digest publish --date {day} --force --note \"what was corrected\"`", path=path)
+            f'`digest publish --date {day} --force --note "what was corrected"`',
+            path=path,
+        )
     if not note:
         raise PublishError(
             f"re-publishing the issue of {day} (published at {when}) needs a correction note "
-            "for readers: add --note \"what was corrected\"", path=path)
+            'for readers: add --note "what was corrected"',
+            path=path,
+        )
 
 
 # --- the site, planned in memory -----------------------------------------------------------
@@ -318,8 +353,11 @@ class Page:
         if self.template is not None:
             digest.update(template_fingerprint.encode())
             digest.update(self.template.encode())
-            digest.update(json.dumps(self.context, sort_keys=True, ensure_ascii=False,
-                                     default=str).encode("utf-8"))
+            digest.update(
+                json.dumps(self.context, sort_keys=True, ensure_ascii=False, default=str).encode(
+                    "utf-8"
+                )
+            )
         if self.data is not None:
             digest.update(self.data)
         if self.source is not None:
@@ -341,11 +379,20 @@ class SiteInfo:
 
     @classmethod
     def from_config(cls, config: Config) -> SiteInfo:
-        base = config.site.base_url if config.site.base_url.endswith("/") else (
-            config.site.base_url + "/")
-        return cls(title=config.site.title, organisation=config.digest.organisation,
-                   program=config.digest.program, contact_url=config.digest.contact_url,
-                   base_url=base, lang=config.digest.lang, timezone=config.cadence.timezone)
+        base = (
+            config.site.base_url
+            if config.site.base_url.endswith("/")
+            else (config.site.base_url + "/")
+        )
+        return cls(
+            title=config.site.title,
+            organisation=config.digest.organisation,
+            program=config.digest.program,
+            contact_url=config.digest.contact_url,
+            base_url=base,
+            lang=config.digest.lang,
+            timezone=config.cadence.timezone,
+        )
 
 
 @functools.cache
@@ -377,12 +424,19 @@ class _Entry:
         return {id(s): render.detect_lang(s.headline + " " + s.body) for s in self.issue.stories}
 
 
-def plan_site(published: Sequence[Published], site: SiteInfo, *, section_order: Sequence[str] = (),
-              default_section: str = "Other", issues_dir: Path | None = None,
-              feed_entries: int = 50) -> list[Page]:
+def plan_site(
+    published: Sequence[Published],
+    site: SiteInfo,
+    *,
+    section_order: Sequence[str] = (),
+    default_section: str = "Other",
+    issues_dir: Path | None = None,
+    feed_entries: int = 50,
+) -> list[Page]:
     """Every file of the site, decided from the published issues alone (no I/O but images)."""
-    issues = sorted((replace(p, issue=_clean_issue(p.issue)) for p in published),
-                    key=lambda p: p.issue.date)
+    issues = sorted(
+        (replace(p, issue=_clean_issue(p.issue)) for p in published), key=lambda p: p.issue.date
+    )
     entries = [_Entry(p, _group_sections(p.issue.stories, default_section)) for p in issues]
     slugs = _section_slugs(entries, section_order)
     pages: list[Page] = []
@@ -394,9 +448,18 @@ def plan_site(published: Sequence[Published], site: SiteInfo, *, section_order: 
     pages.extend(_year_pages(entries, site))
     pages.extend(_topic_pages(entries, site, slugs))
     shards = _search_shards(entries)
-    pages.append(Page("search.html", "search.html", {
-        "site": _site_context(site), "root": "", "page": "search",
-        "shards": [shard.path for shard in shards]}))
+    pages.append(
+        Page(
+            "search.html",
+            "search.html",
+            {
+                "site": _site_context(site),
+                "root": "",
+                "page": "search",
+                "shards": [shard.path for shard in shards],
+            },
+        )
+    )
     pages.extend(shards)
     pages.append(_feed_page(entries, site, slugs, feed_entries, issues_dir))
     pages.append(_sitemap_page(pages, entries, site))
@@ -404,8 +467,9 @@ def plan_site(published: Sequence[Published], site: SiteInfo, *, section_order: 
 
 
 # Characters XML 1.0 forbids (feed.xml would not parse) plus invisible direction overrides.
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\u202a-\u202e"
-                           "\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def clean_text(text: str) -> str:
@@ -415,18 +479,29 @@ def clean_text(text: str) -> str:
 def _clean_issue(issue: Issue) -> Issue:
     """The issue with text safe for HTML and XML and links only where they are http(s)."""
     stories = tuple(
-        replace(s, headline=clean_text(s.headline), body=clean_text(s.body),
-                section=clean_text(s.section) if s.section else None,
-                sources=tuple(SourceLink(clean_text(x.name) or x.url, x.url) for x in s.sources))
+        replace(
+            s,
+            headline=clean_text(s.headline),
+            body=clean_text(s.body),
+            section=clean_text(s.section) if s.section else None,
+            sources=tuple(SourceLink(clean_text(x.name) or x.url, x.url) for x in s.sources),
+        )
         for s in issue.stories
     )
-    return replace(issue, title=clean_text(issue.title), preheader=clean_text(issue.preheader),
-                   intro=clean_text(issue.intro), image_alt=clean_text(issue.image_alt),
-                   image_credit=clean_text(issue.image_credit), stories=stories)
+    return replace(
+        issue,
+        title=clean_text(issue.title),
+        preheader=clean_text(issue.preheader),
+        intro=clean_text(issue.intro),
+        image_alt=clean_text(issue.image_alt),
+        image_credit=clean_text(issue.image_credit),
+        stories=stories,
+    )
 
 
-def _group_sections(stories: Sequence[IssueStory],
-                    default: str) -> tuple[tuple[str, tuple[IssueStory, ...]], ...]:
+def _group_sections(
+    stories: Sequence[IssueStory], default: str
+) -> tuple[tuple[str, tuple[IssueStory, ...]], ...]:
     # Sections in the order the editor first used them in the issue.
     groups: dict[str, list[IssueStory]] = {}
     for story in stories:
@@ -494,8 +569,9 @@ def _issue_label(issue: Issue) -> str:
     return f"Vol {issue.volume}, No. {issue.number}"
 
 
-def _image(entry: _Entry, site: SiteInfo, issues_dir: Path | None) -> tuple[dict | None,
-                                                                         Page | None]:
+def _image(
+    entry: _Entry, site: SiteInfo, issues_dir: Path | None
+) -> tuple[dict | None, Page | None]:
     """The lead image: a file beside the issue is copied; a URL is shown only from our host."""
     issue = entry.issue
     if not issue.image:
@@ -533,8 +609,7 @@ def _story_view(entry: _Entry, story: IssueStory, *, root: str) -> dict[str, Any
     }
 
 
-def _issue_view(entry: _Entry, *, root: str, slugs: Mapping[str, str],
-                tz: str) -> dict[str, Any]:
+def _issue_view(entry: _Entry, *, root: str, slugs: Mapping[str, str], tz: str) -> dict[str, Any]:
     issue = entry.issue
     return {
         "slug": entry.slug,
@@ -547,12 +622,17 @@ def _issue_view(entry: _Entry, *, root: str, slugs: Mapping[str, str],
         "intro": _paragraphs(issue.intro),
         "published_at": entry.published.published_at.isoformat(),
         "published_long": long_date(entry.published.published_at.astimezone(ZoneInfo(tz)).date()),
-        "corrections": [{"date": c.date.isoformat(), "date_long": long_date(c.date),
-                         "note": clean_text(c.note)} for c in entry.published.corrections],
+        "corrections": [
+            {"date": c.date.isoformat(), "date_long": long_date(c.date), "note": clean_text(c.note)}
+            for c in entry.published.corrections
+        ],
         "sections": [
-            {"name": name, "id": f"section-{slugs[name]}",
-             "topic_href": f"{root}topics/{slugs[name]}/index.html",
-             "stories": [_story_view(entry, s, root=root) for s in stories]}
+            {
+                "name": name,
+                "id": f"section-{slugs[name]}",
+                "topic_href": f"{root}topics/{slugs[name]}/index.html",
+                "stories": [_story_view(entry, s, root=root) for s in stories],
+            }
             for name, stories in entry.sections
         ],
     }
@@ -561,19 +641,31 @@ def _issue_view(entry: _Entry, *, root: str, slugs: Mapping[str, str],
 def _link(entry: _Entry | None, root: str) -> dict[str, str] | None:
     if entry is None:
         return None
-    return {"href": f"{root}{entry.slug}/index.html", "title": entry.issue.title,
-            "date_long": long_date(entry.issue.date)}
+    return {
+        "href": f"{root}{entry.slug}/index.html",
+        "title": entry.issue.title,
+        "date_long": long_date(entry.issue.date),
+    }
 
 
-def _issue_pages(entry: _Entry, older: _Entry | None, newer: _Entry | None, site: SiteInfo,
-                 slugs: Mapping[str, str], issues_dir: Path | None) -> list[Page]:
+def _issue_pages(
+    entry: _Entry,
+    older: _Entry | None,
+    newer: _Entry | None,
+    site: SiteInfo,
+    slugs: Mapping[str, str],
+    issues_dir: Path | None,
+) -> list[Page]:
     root = "../"
     image, image_page = _image(entry, site, issues_dir)
     context = {
-        "site": _site_context(site), "root": root, "page": "issue",
+        "site": _site_context(site),
+        "root": root,
+        "page": "issue",
         "canonical": _absolute(site.base_url, f"{entry.slug}/"),
         "issue": _issue_view(entry, root=root, slugs=slugs, tz=site.timezone) | {"image": image},
-        "prev": _link(older, root), "next": _link(newer, root),
+        "prev": _link(older, root),
+        "next": _link(newer, root),
     }
     page = Page(f"{entry.slug}/index.html", "issue.html", context)
     return [page, image_page] if image_page else [page]
@@ -582,12 +674,20 @@ def _issue_pages(entry: _Entry, older: _Entry | None, newer: _Entry | None, site
 def _headlines(entry: _Entry, root: str) -> dict[str, Any]:
     issue = entry.issue
     return {
-        "href": f"{root}{entry.slug}/index.html", "date": issue.date.isoformat(),
-        "date_long": long_date(issue.date), "title": issue.title, "label": _issue_label(issue),
+        "href": f"{root}{entry.slug}/index.html",
+        "date": issue.date.isoformat(),
+        "date_long": long_date(issue.date),
+        "title": issue.title,
+        "label": _issue_label(issue),
         "corrected": bool(entry.published.corrections),
-        "stories": [{"headline": s.headline, "lang": entry.langs[id(s)],
-                     "href": f"{root}{entry.slug}/index.html#{entry.anchors[id(s)]}"}
-                    for s in issue.stories],
+        "stories": [
+            {
+                "headline": s.headline,
+                "lang": entry.langs[id(s)],
+                "href": f"{root}{entry.slug}/index.html#{entry.anchors[id(s)]}",
+            }
+            for s in issue.stories
+        ],
     }
 
 
@@ -595,8 +695,9 @@ def _years(entries: Sequence[_Entry]) -> list[dict[str, Any]]:
     counts: dict[int, int] = {}
     for entry in entries:
         counts[entry.issue.date.year] = counts.get(entry.issue.date.year, 0) + 1
-    return [{"year": y, "count": counts[y], "file": f"{y}.html"}
-            for y in sorted(counts, reverse=True)]
+    return [
+        {"year": y, "count": counts[y], "file": f"{y}.html"} for y in sorted(counts, reverse=True)
+    ]
 
 
 def _without_counts(years: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -610,13 +711,23 @@ def _index_page(entries: Sequence[_Entry], site: SiteInfo) -> Page:
     recent = newest[:RECENT_ON_INDEX]
     earlier: dict[int, list[dict[str, str]]] = {}
     for e in newest[RECENT_ON_INDEX:]:
-        earlier.setdefault(e.issue.date.year, []).append({
-            "href": f"{e.slug}/index.html", "date": e.issue.date.isoformat(),
-            "label": f"No. {e.issue.number}, {e.issue.date.day} {e.issue.date:%b}"})
-    context = {"site": _site_context(site), "root": "", "page": "index",
-               "canonical": site.base_url, "issues": [_headlines(e, "") for e in recent],
-               "earlier": [{"year": y, "issues": items} for y, items in earlier.items()],
-               "years": _years(entries), "count": len(entries)}
+        earlier.setdefault(e.issue.date.year, []).append(
+            {
+                "href": f"{e.slug}/index.html",
+                "date": e.issue.date.isoformat(),
+                "label": f"No. {e.issue.number}, {e.issue.date.day} {e.issue.date:%b}",
+            }
+        )
+    context = {
+        "site": _site_context(site),
+        "root": "",
+        "page": "index",
+        "canonical": site.base_url,
+        "issues": [_headlines(e, "") for e in recent],
+        "earlier": [{"year": y, "issues": items} for y, items in earlier.items()],
+        "years": _years(entries),
+        "count": len(entries),
+    }
     return Page("index.html", "index.html", context)
 
 
@@ -645,8 +756,10 @@ def _months(days: Sequence[date]) -> str:
 def _part_links(year: int, parts: Sequence[Sequence[date]], current: int) -> list[dict[str, Any]]:
     if len(parts) < 2:
         return []
-    return [{"file": _part_file(year, n), "label": _months(days), "current": n == current}
-            for n, days in enumerate(parts, start=1)]
+    return [
+        {"file": _part_file(year, n), "label": _months(days), "current": n == current}
+        for n, days in enumerate(parts, start=1)
+    ]
 
 
 def _year_pages(entries: Sequence[_Entry], site: SiteInfo) -> list[Page]:
@@ -658,26 +771,34 @@ def _year_pages(entries: Sequence[_Entry], site: SiteInfo) -> list[Page]:
         days = [[e.issue.date for e in part] for part in parts]
         for number, part in enumerate(parts, start=1):
             path = f"archive/{_part_file(year['year'], number)}"
-            context = {"site": _site_context(site), "root": "../", "page": "year",
-                       "year": year["year"],
-                       "canonical": _absolute(site.base_url, path),
-                       "months": _months(days[number - 1]) if len(parts) > 1 else "",
-                       "parts": _part_links(year["year"], days, number),
-                       "issues": [_headlines(e, "../") for e in reversed(part)],
-                       "years": _without_counts(years)}
+            context = {
+                "site": _site_context(site),
+                "root": "../",
+                "page": "year",
+                "year": year["year"],
+                "canonical": _absolute(site.base_url, path),
+                "months": _months(days[number - 1]) if len(parts) > 1 else "",
+                "parts": _part_links(year["year"], days, number),
+                "issues": [_headlines(e, "../") for e in reversed(part)],
+                "years": _without_counts(years),
+            }
             pages.append(Page(path, "year.html", context))
     return pages
 
 
 def _topic_story(entry: _Entry, story: IssueStory, root: str) -> dict[str, Any]:
-    return {"headline": story.headline, "lang": entry.langs[id(story)],
-            "href": f"{root}{entry.slug}/index.html#{entry.anchors[id(story)]}",
-            "excerpt": excerpt(story.body), "date": entry.issue.date.isoformat(),
-            "date_long": long_date(entry.issue.date), "issue": entry.issue.title}
+    return {
+        "headline": story.headline,
+        "lang": entry.langs[id(story)],
+        "href": f"{root}{entry.slug}/index.html#{entry.anchors[id(story)]}",
+        "excerpt": excerpt(story.body),
+        "date": entry.issue.date.isoformat(),
+        "date_long": long_date(entry.issue.date),
+        "issue": entry.issue.title,
+    }
 
 
-def _topic_pages(entries: Sequence[_Entry], site: SiteInfo,
-                 slugs: Mapping[str, str]) -> list[Page]:
+def _topic_pages(entries: Sequence[_Entry], site: SiteInfo, slugs: Mapping[str, str]) -> list[Page]:
     pages: list[Page] = []
     summary = []
     for name, slug in slugs.items():
@@ -688,34 +809,79 @@ def _topic_pages(entries: Sequence[_Entry], site: SiteInfo,
         for e, stories in hits:
             years[e.issue.date.year] = years.get(e.issue.date.year, 0) + len(stories)
         year_links = [{"year": y, "count": c, "file": f"{y}.html"} for y, c in years.items()]
-        summary.append({"name": name, "href": f"{slug}/index.html", "count": total,
-                        "latest": long_date(hits[0][0].issue.date)})
+        summary.append(
+            {
+                "name": name,
+                "href": f"{slug}/index.html",
+                "count": total,
+                "latest": long_date(hits[0][0].issue.date),
+            }
+        )
         root = "../../"
         recent = [_topic_story(e, s, root) for e, stories in hits for s in stories]
-        pages.append(Page(f"topics/{slug}/index.html", "topic.html", {
-            "site": _site_context(site), "root": root, "page": "topic", "name": name,
-            "canonical": _absolute(site.base_url, f"topics/{slug}/"),
-            "stories": recent[:RECENT_ON_TOPIC], "total": total, "years": year_links}))
+        pages.append(
+            Page(
+                f"topics/{slug}/index.html",
+                "topic.html",
+                {
+                    "site": _site_context(site),
+                    "root": root,
+                    "page": "topic",
+                    "name": name,
+                    "canonical": _absolute(site.base_url, f"topics/{slug}/"),
+                    "stories": recent[:RECENT_ON_TOPIC],
+                    "total": total,
+                    "years": year_links,
+                },
+            )
+        )
         for year in years:
             of_year = [(e, st) for e, st in reversed(hits) if e.issue.date.year == year]
             parts = _parts(of_year, [len(st) for _, st in of_year], EXCERPTS_PER_PAGE)
             days = [[e.issue.date for e, _ in part] for part in parts]
             for number, part in enumerate(parts, start=1):
-                groups = [{"title": e.issue.title, "date_long": long_date(e.issue.date),
-                           "href": f"{root}{e.slug}/index.html",
-                           "stories": [_topic_story(e, s, root) for s in stories]}
-                          for e, stories in reversed(part)]
+                groups = [
+                    {
+                        "title": e.issue.title,
+                        "date_long": long_date(e.issue.date),
+                        "href": f"{root}{e.slug}/index.html",
+                        "stories": [_topic_story(e, s, root) for s in stories],
+                    }
+                    for e, stories in reversed(part)
+                ]
                 path = f"topics/{slug}/{_part_file(year, number)}"
-                pages.append(Page(path, "topic_year.html", {
-                    "site": _site_context(site), "root": root, "page": "topic", "name": name,
-                    "year": year, "topic_href": "index.html",
-                    "canonical": _absolute(site.base_url, path),
-                    "months": _months(days[number - 1]) if len(parts) > 1 else "",
-                    "parts": _part_links(year, days, number),
-                    "groups": groups, "years": _without_counts(year_links)}))
-    pages.append(Page("topics/index.html", "topics.html", {
-        "site": _site_context(site), "root": "../", "page": "topics",
-        "canonical": _absolute(site.base_url, "topics/"), "topics": summary}))
+                pages.append(
+                    Page(
+                        path,
+                        "topic_year.html",
+                        {
+                            "site": _site_context(site),
+                            "root": root,
+                            "page": "topic",
+                            "name": name,
+                            "year": year,
+                            "topic_href": "index.html",
+                            "canonical": _absolute(site.base_url, path),
+                            "months": _months(days[number - 1]) if len(parts) > 1 else "",
+                            "parts": _part_links(year, days, number),
+                            "groups": groups,
+                            "years": _without_counts(year_links),
+                        },
+                    )
+                )
+    pages.append(
+        Page(
+            "topics/index.html",
+            "topics.html",
+            {
+                "site": _site_context(site),
+                "root": "../",
+                "page": "topics",
+                "canonical": _absolute(site.base_url, "topics/"),
+                "topics": summary,
+            },
+        )
+    )
     return pages
 
 
@@ -733,19 +899,40 @@ def _search_shards(entries: Sequence[_Entry]) -> list[Page]:
         by_year.setdefault(entry.issue.date.year, []).append(entry)
     shards = []
     for year, of_year in by_year.items():
-        stories = [[entry.slug, entry.anchors[id(story)], story.headline, name,
-                    " ".join(story.body.split()), " ".join(s.name for s in story.sources)]
-                   for entry in of_year for name, items in entry.sections for story in items]
-        data = json.dumps({"version": 2, "year": year,
-                           "issues": {e.slug: e.issue.title for e in of_year},
-                           "stories": stories}, ensure_ascii=False, separators=(",", ":"))
-        shards.append(Page(f"search/{year}.js",
-                           data=f"digestSearchShard({data});\n".encode()))
+        stories = [
+            [
+                entry.slug,
+                entry.anchors[id(story)],
+                story.headline,
+                name,
+                " ".join(story.body.split()),
+                " ".join(s.name for s in story.sources),
+            ]
+            for entry in of_year
+            for name, items in entry.sections
+            for story in items
+        ]
+        data = json.dumps(
+            {
+                "version": 2,
+                "year": year,
+                "issues": {e.slug: e.issue.title for e in of_year},
+                "stories": stories,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        shards.append(Page(f"search/{year}.js", data=f"digestSearchShard({data});\n".encode()))
     return shards
 
 
-def _feed_page(entries: Sequence[_Entry], site: SiteInfo, slugs: Mapping[str, str],
-               limit: int, issues_dir: Path | None) -> Page:
+def _feed_page(
+    entries: Sequence[_Entry],
+    site: SiteInfo,
+    slugs: Mapping[str, str],
+    limit: int,
+    issues_dir: Path | None,
+) -> Page:
     newest = list(reversed(entries))[:limit]
     feed_entries = []
     for entry in newest:
@@ -755,16 +942,23 @@ def _feed_page(entries: Sequence[_Entry], site: SiteInfo, slugs: Mapping[str, st
         if image and image["src"] and "://" not in image["src"]:
             image = image | {"src": url + image["src"]}
         view["image"] = image
-        feed_entries.append({
-            "id": url, "url": url, "issue": view,
-            "published": _rfc3339(entry.published.published_at),
-            "updated": _rfc3339(entry.published.updated_at),
-        })
+        feed_entries.append(
+            {
+                "id": url,
+                "url": url,
+                "issue": view,
+                "published": _rfc3339(entry.published.published_at),
+                "updated": _rfc3339(entry.published.updated_at),
+            }
+        )
     # The feed's date comes from the issues, never the clock, so an unchanged site stays so.
     updated = max((e.published.updated_at for e in entries), default=None)
-    context = {"site": _site_context(site), "entries": feed_entries,
-               "updated": _rfc3339(updated) if updated else "1970-01-01T00:00:00Z",
-               "self_url": _absolute(site.base_url, "feed.xml")}
+    context = {
+        "site": _site_context(site),
+        "entries": feed_entries,
+        "updated": _rfc3339(updated) if updated else "1970-01-01T00:00:00Z",
+        "self_url": _absolute(site.base_url, "feed.xml"),
+    }
     return Page("feed.xml", "feed.xml", context)
 
 
@@ -822,18 +1016,27 @@ def build_site(config: Config, *, now: datetime, full: bool = False) -> SiteRepo
     del now
     published = load_published(config)
     site = SiteInfo.from_config(config)
-    pages = plan_site(published, site,
-                      section_order=[s.name for s in config.rules.sections],
-                      default_section=config.rules.default_section,
-                      issues_dir=config.issues_dir, feed_entries=config.site.feed_entries)
+    pages = plan_site(
+        published,
+        site,
+        section_order=[s.name for s in config.rules.sections],
+        default_section=config.rules.default_section,
+        issues_dir=config.issues_dir,
+        feed_entries=config.site.feed_entries,
+    )
     templates = templates_for(config.project_dir, "site")
     pages.extend(asset_pages(templates))
-    return write_site(pages, config.site_dir, issues=len(published), full=full,
-                      templates=templates)
+    return write_site(pages, config.site_dir, issues=len(published), full=full, templates=templates)
 
 
-def write_site(pages: Sequence[Page], site_dir: Path, *, issues: int,
-               full: bool = False, templates: TemplateSet | None = None) -> SiteReport:
+def write_site(
+    pages: Sequence[Page],
+    site_dir: Path,
+    *,
+    issues: int,
+    full: bool = False,
+    templates: TemplateSet | None = None,
+) -> SiteReport:
     """Render and write the pages whose inputs changed; remove pages no longer planned."""
     site_dir = Path(site_dir)
     manifest_path = site_dir / MANIFEST_NAME
@@ -846,8 +1049,9 @@ def write_site(pages: Sequence[Page], site_dir: Path, *, issues: int,
     unchanged: list[str] = []
     for page in pages:
         if page.path in new:
-            raise PublishError(f"two pages of the site would be written to {page.path}",
-                               path=site_dir / page.path)
+            raise PublishError(
+                f"two pages of the site would be written to {page.path}", path=site_dir / page.path
+            )
         key = page.key(fingerprint)
         new[page.path] = key
         target = site_dir / page.path
@@ -859,8 +1063,13 @@ def write_site(pages: Sequence[Page], site_dir: Path, *, issues: int,
     removed = [p for p in old if p not in new and _safe_remove(site_dir, p)]
     if written or removed or old != new:
         atomic_write(manifest_path, json.dumps(new, indent=0, sort_keys=True) + "\n")
-    return SiteReport(site_dir=site_dir, issues=issues, written=tuple(written),
-                      unchanged=tuple(unchanged), removed=tuple(removed))
+    return SiteReport(
+        site_dir=site_dir,
+        issues=issues,
+        written=tuple(written),
+        unchanged=tuple(unchanged),
+        removed=tuple(removed),
+    )
 
 
 _INDENT = re.compile(r"\n[ \t]+")
