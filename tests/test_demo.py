@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from digest._util.urls import canonical_url
 from digest.demo.samples import load_sample_labels
-from digest.ingest.parse import canonical_url
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from digest._util.urls import canonical_url
 from digest.config import Config, FetchSettings
 from digest.ingest.fetch import fetch_into_store
-from digest.ingest.parse import canonical_url
 from digest.ingest.store import Store
 from digest.models import FeedSource
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from digest.ingest.parse import canonical_url, item_lang, parse_feed, plain_text, to_utf8
+from digest._util.urls import canonical_url
+from digest.ingest.parse import item_lang, parse_feed, plain_text, to_utf8
 from digest.models import FeedSource
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

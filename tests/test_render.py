@@ -17,6 +17,7 @@ from golden.samples import (
     sample_issue,
 )
 
+from digest._util.urls import safe_url
 from digest.errors import RenderError
 from digest.models import IssueStory, SourceLink
 from digest.publish.email import render
@@ -387,7 +388,7 @@ def test_a_non_http_image_is_dropped(hostile: render.Rendered) -> None:
     ],
 )
 def test_safe_url(url: str | None, expected: str | None) -> None:
-    assert render.safe_url(url) == expected
+    assert safe_url(url) == expected
 
 
 def test_story_without_any_safe_source_has_no_sources_line() -> None:

@@ -14,6 +14,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from digest._util.text import WIDE
+from digest._util.urls import is_tracking_param
 from digest.config import Config
 from digest.editorial.draft import (
     CANDIDATE_KEYS,
@@ -35,15 +37,13 @@ from digest.editorial.draft import (
     read_draft,
 )
 from digest.errors import DraftError
-from digest.ingest.parse import is_tracking_param
 from digest.models import CANDIDATE_STATUSES, Problem
 
 MAX_HEADLINE = 90
 BODY_WORDS = (40, 200)
 RECENT_ISSUES = 6
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"')\]]+")
-_CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
-_WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
+_WORD = re.compile(rf"[{WIDE}]|[^\s{WIDE}]+")
 
 
 def suggest(key: str, valid: Sequence[str]) -> str:
@@ -53,7 +53,7 @@ def suggest(key: str, valid: Sequence[str]) -> str:
 
 def word_count(text: str) -> float:
     """Words of a paragraph; a Japanese character counts as half a word."""
-    return sum(0.5 if re.match(f"[{_CJK}]", w) else 1 for w in _WORD.findall(text))
+    return sum(0.5 if re.match(f"[{WIDE}]", w) else 1 for w in _WORD.findall(text))
 
 
 def tracking_params(url: str) -> list[str]:

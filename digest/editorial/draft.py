@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from digest._util.fs import atomic_write, exclusive_lock
+from digest._util.urls import host_name
 from digest.config import Config
 from digest.editorial.draftfile import (  # noqa: F401  (re-exported: digest.editorial.draft is the public face)
     CANDIDATE_KEYS,
@@ -604,11 +605,6 @@ def draft_counts(config: Config) -> dict[str, Any] | None:
 # --- the issue as published ---------------------------------------------------------------
 
 
-def _host_name(url: str) -> str:
-    host = urlsplit(url).netloc.lower().removeprefix("www.")
-    return host or url
-
-
 def _anchor(headline: str, index: int, taken: set[str]) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", headline.lower()).strip("-")[:60].strip("-")
     base = slug or f"story-{index + 1}"
@@ -636,15 +632,15 @@ class Resolver:
                     names.setdefault(link_key(url), name)
         for cand in current.candidates:
             if cand.url:
-                names[link_key(cand.url)] = cand.source or _host_name(cand.url)
+                names[link_key(cand.url)] = cand.source or host_name(cand.url)
         return cls(by_id=current.by_id(), names_by_link=names)
 
     def link(self, source: str) -> SourceLink | None:
         cand = self.by_id.get(source)
         if cand is not None and cand.url:
-            return SourceLink(name=cand.source or _host_name(cand.url), url=cand.url)
+            return SourceLink(name=cand.source or host_name(cand.url), url=cand.url)
         if is_url(source):
-            name = self.names_by_link.get(link_key(source)) or _host_name(source)
+            name = self.names_by_link.get(link_key(source)) or host_name(source)
             return SourceLink(name=name, url=source)
         return None
 

@@ -30,10 +30,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from importlib import metadata
-from urllib.parse import urlsplit
 
 import httpx
 
+from digest._util.urls import host_key
 from digest.config import Config, FetchSettings
 from digest.ingest.parse import parse_feed
 from digest.ingest.store import FeedOutcome, FeedState, Store
@@ -118,11 +118,6 @@ def user_agent(contact_url: str) -> str:
     except metadata.PackageNotFoundError:
         version = "0"
     return f"AllianceDigest/{version} (+{contact_url})"
-
-
-def host_key(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.netloc or url).lower()
 
 
 # -- the network ------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ yields whatever feedparser recovered plus the reason; `parse_feed` never raises.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import calendar
 import codecs
 import hashlib
@@ -21,10 +19,11 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import feedparser
 
+from digest._util.text import detect_lang
+from digest._util.urls import canonical_url
 from digest.models import FeedSource, Item, Lang, Parsed
 
 SUMMARY_CHARS = 2000
@@ -34,90 +33,12 @@ FUTURE_SLACK = timedelta(days=1)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 
 # Query parameters that only track the reader, whatever their value.
-TRACKING_KEYS = frozenset(
-    {
-        "fbclid",
-        "gclid",
-        "gclsrc",
-        "dclid",
-        "msclkid",
-        "yclid",
-        "igshid",
-        "mc_cid",
-        "mc_eid",
-        "_ga",
-        "_gl",
-        "cmpid",
-        "ncid",
-        "ocid",
-        "smid",
-        "smtyp",
-        "spm",
-        "wt.mc_id",
-        "mkt_tok",
-        "at_medium",
-        "at_campaign",
-        "at_custom1",
-        "at_custom2",
-        "ito",
-        "sr_share",
-        "utm",
-        "feedtype",
-        "feedname",
-        "xtor",
-        "icid",
-        "s_cid",
-        "cmp",
-        "gbraid",
-        "wbraid",
-        "twclid",
-        "_hsenc",
-        "_hsmi",
-        "oly_enc_id",
-        "oly_anon_id",
-        "vero_id",
-    }
-)
-TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "ns_")
-# Parameters that track only when their value names the feed (?ref=rss, ?partner=rss).
-FEED_MARKER_KEYS = frozenset(
-    {
-        "ref",
-        "source",
-        "src",
-        "from",
-        "partner",
-        "emc",
-        "feed",
-        "rss",
-        "cid",
-        "via",
-        "in",
-        "medium",
-        "channel",
-        "referrer",
-        "fr",
-    }
-)
-FEED_MARKER_VALUE = re.compile(
-    r"^(rss\w*|atom|feeds?|rdf|xml|feedburner|newsfeed|syndication|rss_?feed|top_?news_?rss"
-    r"|twitter|facebook|social)$",
-    re.IGNORECASE,
-)
-# Redirect wrappers that carry the article's URL in their query string.
-REDIRECT_HOST = re.compile(r"^(news\.google|www\.google|google|l\.facebook|lm\.facebook)\.[a-z.]+$")
-REDIRECT_KEYS = ("url", "q", "u", "dest")
-# news.google.com/rss/articles/<id>: older ids are base64 protobuf holding the article URL.
-_GOOGLE_ARTICLE = re.compile(r"/articles/([A-Za-z0-9_-]{8,})")
-
 _TAG = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|</?[a-zA-Z][^<>]*>", re.DOTALL)
 _BLOCK_TAG = re.compile(r"<(br|/p|/div|/li|/h\d)\b[^>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 # Full-width kana only: Latin-1 letters such as Ä decode as half-width katakana in cp932.
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def parse_feed(
@@ -407,14 +328,8 @@ def entry_time(entry: Any, *, now: datetime) -> tuple[datetime, bool]:
 
 
 def item_lang(source: FeedSource, title: str) -> Lang:
-    """Kana means Japanese; kanji without kana is Japanese only from a Japanese feed."""
-    if _JAPANESE.search(title):
-        return "ja"
-    if _CJK.search(title):
-        return "ja" if source.lang == "ja" else source.lang
-    if source.lang == "ja" and sum(c.isascii() for c in title) == len(title):
-        return "en"  # an English headline in a Japanese outlet's feed
-    return source.lang
+    """The headline's own language (digest._util.text's rule); the feed's when it has none."""
+    return detect_lang(title, default=source.lang)
 
 
 def item_id(source: FeedSource, guid: str, url: str, title: str) -> str:
@@ -432,96 +347,3 @@ def item_id(source: FeedSource, guid: str, url: str, title: str) -> str:
         return url
     digest = hashlib.sha256(f"{source.name}\n{title}".encode()).hexdigest()[:24]
     return f"{source.name}#{digest}"
-
-
-def canonical_url(url: str) -> str:
-    """One spelling per article: trackers, fragment and default port gone; redirects unwrapped."""
-    url = url.strip()
-    for _ in range(3):  # nested redirect wrappers
-        inner = _unwrap_redirect(url)
-        if inner is None:
-            break
-        url = inner
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return url
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        return url
-    host = (parts.hostname or "").lower().rstrip(".")
-    if port and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
-        host = f"{host}:{port}"
-    if parts.username:
-        host = f"{parts.username}@{host}"
-    path = parts.path or "/"
-    query = _clean_query(parts.query)
-    return urlunsplit((scheme, host, path, query, ""))
-
-
-def _clean_query(query: str) -> str:
-    if not query:
-        return ""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not is_tracking_param(k, v)]
-    if len(kept) == len(pairs):
-        return query  # keep the publisher's own spelling when nothing was removed
-    return urlencode(kept, doseq=True)
-
-
-def is_tracking_param(key: str, value: str) -> bool:
-    """Whether a query parameter only tracks the reader (utm_*, fbclid, ref=rss ...)."""
-    key = key.lower()
-    if key in TRACKING_KEYS or key.startswith(TRACKING_PREFIXES):
-        return True
-    return key in FEED_MARKER_KEYS and bool(FEED_MARKER_VALUE.match(value.strip()))
-
-
-def _unwrap_redirect(url: str) -> str | None:
-    """The target of a Google News / Google / Facebook redirect link, when it is in the URL."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    if not REDIRECT_HOST.match(host):
-        return None
-    if (article := _GOOGLE_ARTICLE.search(parts.path)) and (
-        target := google_news_target(article.group(1))
-    ):
-        return target
-    params = dict(parse_qsl(parts.query))
-    for key in REDIRECT_KEYS:
-        target = unquote(params.get(key, "")) if "%" in params.get(key, "") else params.get(key)
-        if target and re.match(r"^https?://", target, re.IGNORECASE):
-            return target
-    return None
-
-
-def google_news_target(article_id: str) -> str | None:
-    """The article URL inside a Google News article id, or None when it is not there.
-
-    The id decodes to a protobuf whose field 4 (tag 0x22) is the URL, length-prefixed.
-    Newer ids hold only an opaque token ("AU_yqL..."); those need Google's servers, so the
-    link stays as it is.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(article_id + "=" * (-len(article_id) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    start = raw.find(b"\x22")
-    if start < 0 or start > 4:
-        return None
-    length, shift, pos = 0, 0, start + 1
-    while pos < len(raw) and shift < 28:  # a varint length
-        byte = raw[pos]
-        length |= (byte & 0x7F) << shift
-        pos += 1
-        shift += 7
-        if not byte & 0x80:
-            break
-    target = raw[pos : pos + length]
-    if len(target) != length or not re.match(rb"^https?://[\x21-\x7e]+$", target):
-        return None
-    return target.decode("ascii")

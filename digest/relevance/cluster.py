@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
 
+from digest._util.text import HAN, detect_lang
 from digest.config import Rules
 from digest.relevance.score import Evidence, normalize
 
@@ -41,7 +42,7 @@ _CLOSE_BONUS = 0.3
 _MIN_BATCH = 50  # rarity weights of a small batch are computed as if it had this many items
 
 _EN_WORD = re.compile(r"[a-z0-9][a-z0-9+'-]*")
-_JA_WORD = re.compile(r"[\u30a0-\u30ff]{3,}|[\u3400-\u9fff]{2,}")
+_JA_WORD = re.compile(rf"[\u30a0-\u30ff]{{3,}}|[{HAN}]{{2,}}")  # katakana words, kanji compounds
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _STOP = frozenset(
     (
@@ -115,7 +116,7 @@ class _Story:
         title = normalize(item.title).lower()
         self.index = index
         self.time: datetime = item.published
-        self.lang = "ja" if _JA_WORD.search(title) else "en"
+        self.lang = detect_lang(title)
         numbers = {f"#{n}" for n in _NUMBER.findall(title)}
         self.concepts: frozenset[str] = evidence.concepts | numbers
         if self.lang == "en":

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from digest._util.text import detect_lang
 from digest.config import Rules
 from digest.models import Item, Reason, Scored
 
@@ -67,7 +68,6 @@ _LEAD_SENTENCES = 3
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|[。！？!?]\s*|\n+")
 # Japanese words for offices end like this: 外相, 防衛大臣, 官房長官, 政府, 外務省, 官邸.
 _OFFICE_WORD = re.compile("(?:相|大臣|長官|政府|省|庁|総理|国会|官邸)$")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def normalize(text: str) -> str:
@@ -78,10 +78,6 @@ def normalize(text: str) -> str:
     if _ODD_PUNCTUATION.search(text):
         text = text.translate(_TRANSLATE)
     return text
-
-
-def guess_lang(text: str) -> str:
-    return "ja" if _CJK.search(text) else "en"
 
 
 @dataclass(frozen=True)
@@ -638,7 +634,7 @@ def explain(text: str, rules: Rules, *, now: datetime) -> Scored:
         title=title,
         summary=summary,
         published=now,
-        lang="ja" if guess_lang(text) == "ja" else "en",
+        lang=detect_lang(text),
         kind="other",
     )
     return compile_rules(rules).score(item, now=None)

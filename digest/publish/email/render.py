@@ -32,7 +32,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import css_inline
 import jinja2
@@ -40,6 +39,8 @@ import mjml
 from markupsafe import Markup, escape
 
 from digest._util.fs import atomic_write
+from digest._util.text import UNSAFE_CHARS, WIDE, detect_lang, one_line
+from digest._util.urls import host_name, safe_url
 from digest.config import Config
 from digest.errors import RenderError
 from digest.models import Issue, IssueStory, Rendered
@@ -148,19 +149,10 @@ class EmailView:
 
 # ---------------------------------------------------------------- untrusted text and links
 
-# C0/C1 controls, bidi embeddings/overrides/isolates, and other invisible format characters
-# that can reorder or hide text; ZWJ/ZWNJ and variation selectors stay (emoji, scripts).
-_UNSAFE_CHARS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u206a-\u206f\ufff9-\ufffb]"
-)
-_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
-_LETTER = re.compile(r"[^\W\d_]")
-
 
 def clean_line(text: str | None, limit: int = MAX_HEADLINE) -> str:
     """One line of display text: unsafe characters gone, whitespace folded, length capped."""
-    text = _UNSAFE_CHARS.sub(" ", unicodedata.normalize("NFC", text or ""))
-    return truncate(" ".join(text.split()), limit)
+    return truncate(one_line(text), limit)
 
 
 def clean_paragraphs(text: str | None, limit: int = MAX_BODY) -> tuple[str, ...]:
@@ -191,41 +183,9 @@ def truncate(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
-_URL_UNSAFE = "\"'<>\\^`{|}"
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is a well-formed http(s) link, else None (javascript:, data:, ... dropped)."""
-    if not url:
-        return None
-    url = url.strip()
-    if _UNSAFE_CHARS.search(url) or any(ch.isspace() for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    url = parts.scheme.lower() + url[len(parts.scheme) :]
-    # Characters that have no business in a URL are percent-encoded, never trusted.
-    return "".join(quote(ch, safe="") if ch in _URL_UNSAFE else ch for ch in url)
-
-
-def detect_lang(text: str) -> str:
-    """'ja' when at least 30% of the letters are Japanese, else 'en' (the start decides)."""
-    sample = text[:200]
-    letters = len(_LETTER.findall(sample))
-    if not letters:
-        return "en"
-    return "ja" if len(_JAPANESE.findall(sample)) >= 0.3 * letters else "en"
-
-
 def text_lang(text: str, document_lang: str) -> str | None:
     """'ja' or 'en' when `text` is mostly in the other language than the document, else None."""
-    if not _LETTER.search(text):
-        return None
-    lang = detect_lang(text)
+    lang = detect_lang(text, default="ja" if document_lang == "ja" else "en")
     return None if lang == document_lang else lang
 
 
@@ -237,11 +197,6 @@ def story_anchor(raw: str, number: int, taken: set[str]) -> str:
         anchor, n = f"{base}-{n}", n + 1
     taken.add(anchor)
     return anchor
-
-
-def _host(url: str) -> str:
-    host = urlsplit(url).hostname or url
-    return host.removeprefix("www.")
 
 
 # ---------------------------------------------------------------- Issue -> EmailView
@@ -368,7 +323,7 @@ def _stories(raw: tuple[IssueStory, ...], lang: str) -> list[EmailStory]:
         for source in story.sources:
             url = safe_url(source.url)
             if url:
-                sources.append(EmailLink(clean_line(source.name, MAX_NAME) or _host(url), url))
+                sources.append(EmailLink(clean_line(source.name, MAX_NAME) or host_name(url), url))
         stories.append(
             EmailStory(
                 headline=headline,
@@ -403,8 +358,7 @@ _NO_LINE_START = set(
     "ゝゞぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々"
 )
 _NO_LINE_END = set("（〔［｛〈《「『【〘〖")
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
-_TOKEN = re.compile(rf"\s+|[{_CJK}]|[^\s{_CJK}]+")
+_TOKEN = re.compile(rf"\s+|[{WIDE}]|[^\s{WIDE}]+")
 
 
 def display_width(text: str) -> int:
@@ -619,7 +573,7 @@ def render_text(view: EmailView, templates: TemplateSet | None = None) -> str:
 
 
 def _fold(value: str) -> str:
-    return " ".join(_UNSAFE_CHARS.sub(" ", value).split())
+    return " ".join(UNSAFE_CHARS.sub(" ", value).split())
 
 
 def build_message(

@@ -47,6 +47,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from digest._util.fs import atomic_write, exclusive_lock
+from digest._util.text import clean_text, detect_lang
+from digest._util.urls import safe_url
 from digest.config import Config
 from digest.editorial import draft
 from digest.errors import LockBusy, PublishError
@@ -421,7 +423,7 @@ class _Entry:
 
     @cached_property
     def langs(self) -> dict[int, str]:
-        return {id(s): render.detect_lang(s.headline + " " + s.body) for s in self.issue.stories}
+        return {id(s): detect_lang(s.headline + " " + s.body) for s in self.issue.stories}
 
 
 def plan_site(
@@ -464,16 +466,6 @@ def plan_site(
     pages.append(_feed_page(entries, site, slugs, feed_entries, issues_dir))
     pages.append(_sitemap_page(pages, entries, site))
     return pages
-
-
-# Characters XML 1.0 forbids (feed.xml would not parse) plus invisible direction overrides.
-_UNSAFE_CHARS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-
-
-def clean_text(text: str) -> str:
-    return _UNSAFE_CHARS.sub(" ", unicodedata.normalize("NFC", text))
 
 
 def _clean_issue(issue: Issue) -> Issue:
@@ -578,7 +570,7 @@ def _image(
         return None, None
     info = {"alt": issue.image_alt, "credit": issue.image_credit, "src": None, "href": None}
     if "://" in issue.image or issue.image.startswith("//"):
-        url = render.safe_url(issue.image)
+        url = safe_url(issue.image)
         if url is None:
             return None, None
         if urlsplit(url).netloc == urlsplit(site.base_url).netloc:
@@ -605,7 +597,7 @@ def _story_view(entry: _Entry, story: IssueStory, *, root: str) -> dict[str, Any
         "headline": story.headline,
         "lang": entry.langs[id(story)],
         "paragraphs": _paragraphs(story.body),
-        "sources": [{"name": s.name, "url": render.safe_url(s.url)} for s in story.sources],
+        "sources": [{"name": s.name, "url": safe_url(s.url)} for s in story.sources],
     }
 
 
