@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 golden: $(STAMP)
-	$(BIN)/python tests/test_render_golden.py --regenerate
+	$(BIN)/python tests/publish/test_render_golden.py --regenerate
 
 lint: $(STAMP)
 	$(BIN)/ruff check digest tests benchmarks

@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests" / d) for d in ("", "publish")]
 
 from test_archive_samples import freeze_to_disk, generate, make_issue, project
 

@@ -147,13 +147,13 @@ PEERS = {
 
 
 class Server:
-    """benchmarks/feedserver.py in its own process, so it never competes for our GIL."""
+    """tests/support/feedserver.py in its own process, so it never competes for our GIL."""
 
     def __init__(self, feeds: int, items: int, failing: float = 0.0) -> None:
         self.proc = subprocess.Popen(
             [
                 PYTHON,
-                str(HERE / "feedserver.py"),
+                str(HERE.parent / "tests" / "support" / "feedserver.py"),
                 "--feeds",
                 str(feeds),
                 "--items",

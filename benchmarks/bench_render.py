@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import mjml
-from golden.samples import NOW, issue_with_stories, sample_config
+from support.samples import NOW, issue_with_stories, sample_config
 
 from digest.publish.email import render
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from support.repo import REPO
 
 from digest.cli import main
 
@@ -123,5 +124,5 @@ def test_bad_usage_exits_2() -> None:
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_is_in_the_readme(name: str) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"`digest {name}" in readme, f"README.md does not document `digest {name}`"

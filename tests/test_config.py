@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.repo import REPO
 
 from digest.config import Config, load_config, read_config
 from digest.errors import ConfigError
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_the_shipped_feeds_yaml_is_valid() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.repo import REPO
 
 from digest._util.cron import WallClockCron, _cron_weekdays
 from digest.config import Config, load_config, read_config
@@ -39,7 +40,7 @@ from digest.schedule import (
 )
 
 NY = ZoneInfo("America/New_York")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 JOBS_MODULE = '''
 """Job functions for the scheduler tests: each appends a line to fired.log."""

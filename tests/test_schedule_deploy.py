@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from support.repo import REPO
 
 from digest._util.cron import cron_trigger
 from digest.cli import main
 from digest.config import ScheduleSettings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 UNIT = ROOT / "deploy" / "alliance-digest.service"
 CRONTAB = ROOT / "deploy" / "crontab"
 INSTALLED_DIGEST = "/srv/alliance/.venv/bin/digest"

@@ -1,0 +1,1 @@
+"""Alliance Digest: builds the bi-monthly US-Japan Alliance Digest from news feeds."""

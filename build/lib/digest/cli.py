@@ -1,0 +1,484 @@
+"""`digest`: thin commands over the stages. Each command's help shows an example.
+
+Exit status: 0 done (single feeds failing are reported, not fatal), 1 the job failed,
+2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from digest.config import Config, load_config, read_config
+from digest.errors import DigestError
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("digest")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DigestGroup(click.Group):
+    """Turns every DigestError into one clear line on stderr and its exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DigestError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+def project_option(func: F) -> F:
+    return click.option(
+        "--project",
+        "project",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default="the current folder",
+        help="Project folder holding feeds.yaml, issues/, site/ and .digest/.",
+    )(func)
+
+
+def date_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--date",
+        "issue_date",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help=help_text,
+    )
+
+
+def _as_date(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+def _config(project: Path) -> Config:
+    return load_config(project)
+
+
+def _issue_date(config: Config, given: datetime | None) -> date:
+    """The issue to work on: the given date, else the next one of the cadence."""
+    from digest.editorial import draft
+
+    if given is not None:
+        return given.date()
+    return draft.next_issue_date(config, utc_now().astimezone(config.tz).date())
+
+
+def _latest_issue_date(config: Config, given: datetime | None) -> date:
+    """The issue to render or publish: the given date, else the newest draft on disk."""
+    from digest.editorial import draft
+
+    if given is not None:
+        return given.date()
+    dated = draft.draft_dates(config)
+    if not dated:
+        raise DigestError(
+            f"no draft in {config.issues_dir}; run `digest draft` first", path=config.issues_dir
+        )
+    return dated[-1]
+
+
+@click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="alliance-digest")
+def main(verbose: int) -> None:
+    """Alliance Digest: builds the US-Japan Alliance Digest from news feeds.
+
+    \b
+    Example: a whole offline run on bundled sample feeds
+        digest demo
+    """
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:  # one INFO line per HTTP request drowns the rest; -vv shows them
+        for noisy in ("httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.command()
+@project_option
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: only on a terminal).",
+)
+def fetch(project: Path, progress: bool | None) -> None:
+    """Pull every feed of feeds.yaml into the store.
+
+    \b
+    Example:
+        digest fetch --project ~/alliance
+    """
+    config = _config(project)
+    from digest import pipeline, report
+
+    show = sys.stderr.isatty() if progress is None else progress
+    run = pipeline.run_fetch(config, now=utc_now(), show_progress=show)
+    report.print_fetch_summary(run)
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the next issue date of the cadence.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Start of the news window (default: window_days before the date).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="End of the news window, exclusive (default: the issue date).",
+)
+def draft(
+    project: Path, issue_date: datetime | None, since: datetime | None, until: datetime | None
+) -> None:
+    """Build or refresh issues/DATE/draft.yaml, keeping every edit of the editor.
+
+    \b
+    Example:
+        digest draft --date 2026-12-01
+    """
+    config = _config(project)
+    from digest import pipeline, report
+
+    when = _issue_date(config, issue_date)
+    summary = pipeline.run_draft(
+        config, when, now=utc_now(), since=_as_date(since), until=_as_date(until)
+    )
+    report.print_draft_summary(summary)
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the next issue date of the cadence.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: only on a terminal).",
+)
+def run(project: Path, issue_date: datetime | None, progress: bool | None) -> None:
+    """Fetch, then draft: the one-shot form of the scheduled job.
+
+    \b
+    Example (from cron):
+        digest run --project /srv/alliance
+    """
+    config = _config(project)
+    from digest import pipeline, report
+
+    show = sys.stderr.isatty() if progress is None else progress
+    report.print_fetch_summary(pipeline.run_fetch(config, now=utc_now(), show_progress=show))
+    when = _issue_date(config, issue_date)
+    report.print_draft_summary(pipeline.run_draft(config, when, now=utc_now()))
+
+
+@main.command()
+@project_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(project: Path, as_json: bool) -> None:
+    """Show feed health and the current draft's counts.
+
+    \b
+    Example:
+        digest status --json | jq '.feeds[] | select(.consecutive_failures > 0)'
+    """
+    config = _config(project)
+    from digest import report
+
+    data = report.status_data(config, now=utc_now())
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        report.print_status(data)
+
+
+@main.command()
+@project_option
+@date_option("Check only this issue's draft (default: every draft).")
+def check(project: Path, issue_date: datetime | None) -> None:
+    """Validate feeds.yaml and the drafts, listing every problem with file and line.
+
+    \b
+    Example:
+        digest check --date 2026-12-01
+    """
+    config, problems = read_config(Path(project) / "feeds.yaml")
+    if config is not None:
+        from digest.editorial import check
+
+        problems += check.check_project(config, _as_date(issue_date))
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
+    if config is None:
+        sys.exit(2)
+    if errors:
+        sys.exit(1)
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
+def render(project: Path, issue_date: datetime | None) -> None:
+    """Write issues/DATE/email.html, email.txt and email.eml from the draft.
+
+    A published issue's files are final: `digest publish --force --note` re-renders them.
+
+    \b
+    Example:
+        digest render --date 2026-12-01
+    """
+    config = _config(project)
+    from digest import pipeline
+
+    when = _latest_issue_date(config, issue_date)
+    for path in pipeline.run_render(config, when, now=utc_now()):
+        click.echo(str(path))
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1.")
+def preview(project: Path, issue_date: datetime | None, port: int) -> None:
+    """Serve a live preview of the draft on 127.0.0.1 (reloads when the draft is saved).
+
+    \b
+    Example:
+        digest preview --port 8001   # then open http://127.0.0.1:8001/
+    """
+    config = _config(project)
+    from digest.publish import preview as preview_server
+
+    when = _latest_issue_date(config, issue_date)
+    click.echo(f"Preview of {when} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    preview_server.serve_preview(config, when, host="127.0.0.1", port=port)
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
+@click.option("--force", is_flag=True, help="Re-publish an already published issue.")
+@click.option("--note", default=None, help="Correction note shown on a re-published issue.")
+def publish(project: Path, issue_date: datetime | None, force: bool, note: str | None) -> None:
+    """Freeze the issue, render its final email files and rebuild the archive site.
+
+    \b
+    Example:
+        digest publish --date 2026-12-01
+        digest publish --date 2026-12-01 --force --note "Corrected the date of the 2+2."
+    """
+    config = _config(project)
+    from digest import pipeline
+
+    when = _latest_issue_date(config, issue_date)
+    if force and not note and sys.stdin.isatty():
+        # A correction is shown to readers, so ask for its note rather than fail.
+        note = click.prompt("Correction note shown on the issue's page", default="",
+                            show_default=False) or None
+    page = pipeline.run_publish(config, when, now=utc_now(), force=force, note=note)
+    click.echo(str(page))
+
+
+@main.command()
+@project_option
+@click.option("--full", is_flag=True, help="Write every page, even those that did not change.")
+def site(project: Path, full: bool) -> None:
+    """Rebuild the archive site from the published issues; only changed pages are written.
+
+    Use it after changing the site templates or the `site:` settings; publishing an issue
+    rebuilds the site by itself.
+
+    \b
+    Example:
+        digest site --project /srv/alliance
+    """
+    config = _config(project)
+    from digest.publish.site import archive
+
+    report = archive.build_site(config, now=utc_now(), full=full)
+    click.echo(str(report))
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
+@click.option(
+    "--to",
+    "recipients",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Send a proof to this address (repeatable).",
+)
+@click.option(
+    "--list",
+    "list_csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Send the issue to every address of this CSV (column `email`).",
+)
+@click.option("--dry-run", is_flag=True, help="Write the messages as .eml files instead.")
+@click.option("--export", "service", type=click.Choice(["mailchimp", "constantcontact"]),
+              default=None, help="Only write issues/D/email.SERVICE.html to paste into it.")
+def send(
+    project: Path,
+    issue_date: datetime | None,
+    recipients: tuple[str, ...],
+    list_csv: Path | None,
+    dry_run: bool,
+    service: str | None,
+) -> None:
+    """Send a proof (--to) or the issue to a subscriber list (--list); resumes if interrupted.
+
+    \b
+    Examples:
+        digest send --to editor@example.org
+        digest send --list subscribers.csv --dry-run
+        digest send --export mailchimp
+    """
+    from digest.delivery import send as sender
+
+    if service:
+        config = _config(project)
+        when = _latest_issue_date(config, issue_date)
+        click.echo(str(sender.export_html(config, when, service)))  # type: ignore[arg-type]
+        return
+    if bool(recipients) == bool(list_csv):
+        raise click.UsageError("give either --to ADDRESS... or --list FILE")
+    config = _config(project)
+    when = _latest_issue_date(config, issue_date)
+    if recipients:
+        result = sender.send_proof(config, when, list(recipients), now=utc_now(), dry_run=dry_run)
+    else:
+        assert list_csv is not None
+        result = sender.send_list(config, when, list_csv, now=utc_now(), dry_run=dry_run)
+    click.echo(str(result))
+    if not result.ok:  # some failed or the run stopped early: cron and scripts should know
+        sys.exit(1)
+
+
+@main.command()
+@project_option
+@click.option("--list", "list_only", is_flag=True, help="Print the jobs and their next runs.")
+@click.option("--once", type=click.Choice(["fetch", "draft"]), default=None,
+              help="Run one job now and exit (for cron; waits for a running job).")
+def schedule(project: Path, list_only: bool, once: str | None) -> None:
+    """Run the unattended job: fetch every few hours, draft on issue days.
+
+    \b
+    Example:
+        digest schedule --project /srv/alliance        # runs until SIGTERM
+        digest schedule --project /srv/alliance --list
+        digest schedule --project /srv/alliance --once draft   # from cron
+    """
+    config = _config(project)
+    from digest import schedule as scheduler
+
+    if once:
+        sys.exit(scheduler.run_once(config, once))
+    sys.exit(scheduler.run_scheduler(config, list_only=list_only))
+
+
+@main.command()
+@project_option
+@click.argument("text")
+def match(project: Path, text: str) -> None:
+    """Show the relevance score, section and reasons for a headline or paragraph.
+
+    \b
+    Example:
+        digest match "Hegseth and Nakatani agree on missile co-production"
+    """
+    if not text.strip():
+        raise click.UsageError('nothing to match: give a headline or paragraph, e.g. '
+                               'digest match "Hegseth and Nakatani discuss co-production"')
+    config = _config(project)
+    from digest import report
+    from digest.relevance import score as relevance
+
+    scored = relevance.explain(text, config.rules, now=utc_now())
+    report.print_match(scored)
+    if not scored.reasons:
+        click.echo("  no points: it needs an alliance phrase, or a US-side and a Japan-side word"
+                   " (edit the `rules:` lists of feeds.yaml)")
+    click.echo(f"  (a candidate needs at least {config.rules.min_score:g} points of evidence;"
+               " source, freshness and outlets only rank)")
+    click.echo("words the rules saw, by list:")
+    seen = relevance.compile_rules(config.rules).words_found(text)
+    for rule_list, words in seen:
+        click.echo(f"  {rule_list}: {', '.join(words)}")
+    if not seen:
+        click.echo("  none: no word of any list is in this text")
+
+
+@main.command()
+@project_option
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="Delete stored items published before this date.",
+)
+def prune(project: Path, before: datetime) -> None:
+    """Delete old items from the store (fetching never deletes anything).
+
+    \b
+    Example:
+        digest prune --before 2025-01-01
+    """
+    config = _config(project)
+    from digest.ingest.store import Store, store_path
+
+    with Store.open(store_path(config)) as store:
+        removed = store.prune(before.replace(tzinfo=UTC))
+    click.echo(f"removed {removed} item(s) published before {before.date()}")
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--picks",
+    type=int,
+    default=8,
+    show_default=True,
+    help="How many top candidates the stand-in editor picks.",
+)
+def demo(directory: Path | None, picks: int) -> None:
+    """Run the whole pipeline offline on bundled sample feeds served on 127.0.0.1.
+
+    Creates a project in DIRECTORY (default: ./demo), fetches, drafts, picks the top
+    stories as a stand-in editor, renders the email and publishes the archive.
+
+    \b
+    Example:
+        digest demo /tmp/alliance-demo
+    """
+    from digest.demo import run as demo_run
+
+    result = demo_run.run_demo(directory or Path("demo"), picks=picks, now=utc_now())
+    click.echo(f"email:   {result.email_html}")
+    click.echo(f"archive: {result.site_index}")
+    click.echo(f"draft:   {result.draft}")
+    click.echo(
+        f"({result.candidates} candidates from {result.items} items, {result.seconds:.1f} s)"
+    )

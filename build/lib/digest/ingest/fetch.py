@@ -1,0 +1,575 @@
+"""Feeds -> the store: fast, polite, incremental, and no bad feed can break or slow the run.
+
+    config.feeds + store feed states
+      --plan-->           due feeds (failing ones wait out a growing delay: "skipped")
+      --Fetcher.fetch-->  Fetched per feed (httpx: conditional GET, size cap, redirect
+                          limit, retries with backoff and jitter on transient failures)
+      --body hash-->      a body identical to last time is not parsed again ("unchanged")
+      --parse_feed-->     Parsed, in a process pool (feedparser is the real CPU cost)
+      --store-->          items and the feed's new state, one transaction per feed
+      --> RunReport       one FeedReport per feed
+
+Concurrency is bounded overall and per host. Decisions (what is due, how long to back off,
+what an outcome means) are pure functions of their inputs and `now`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import hashlib
+import multiprocessing
+import os
+import random
+import sqlite3
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from importlib import metadata
+from urllib.parse import urlsplit
+
+import httpx
+
+from digest.config import Config, FetchSettings
+from digest.ingest.parse import parse_feed
+from digest.ingest.store import FeedOutcome, FeedState, Store
+from digest.models import FeedReport, FeedSource, Fetched, Parsed, RunReport, Validators
+
+BACKOFF_BASE = timedelta(hours=1)
+BACKOFF_CAP = timedelta(hours=24)
+GONE_RETRY = timedelta(days=7)
+# Retries inside one run: short waits, since the whole run should cost one slow feed.
+RETRY_BASE_S = 0.5
+RETRY_CAP_S = 8.0
+CLIENT_SHARDS = 8  # several small pools cost far less CPU than one huge one
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A Fetched plus what the retry logic needs: is it worth retrying, and when."""
+
+    fetched: Fetched
+    transient: bool = False
+    retry_after_s: float | None = None
+
+
+# -- pure decisions --------------------------------------------------------------------------
+
+
+def is_due(state: FeedState, now: datetime) -> bool:
+    """A feed is fetched unless it failed and its next attempt is still ahead."""
+    return state.next_attempt is None or state.next_attempt <= now
+
+
+def backoff_until(
+    name: str, failures: int, now: datetime, *, retry_after: datetime | None = None
+) -> datetime:
+    """When to try a feed again after its `failures`-th failure in a row.
+
+    1 h, 2 h, 4 h ... up to 24 h, with a per-feed jitter of up to 10% so failing feeds
+    spread out; never before a server's Retry-After.
+    """
+    delay = min(BACKOFF_BASE * 2 ** max(0, failures - 1), BACKOFF_CAP)
+    spread = int(hashlib.sha256(f"{name}:{failures}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    until = now + delay * (0.9 + 0.2 * spread)
+    if retry_after is not None and retry_after > until:
+        until = retry_after
+    return until.replace(microsecond=0)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from now: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def retry_delay(attempt: int, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with full jitter; a server's Retry-After wins when it asks for more."""
+    delay = rng.uniform(0.5, 1.0) * min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)
+    return max(delay, retry_after or 0.0)
+
+
+def user_agent(contact_url: str) -> str:
+    try:
+        version = metadata.version("alliance-digest")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"AllianceDigest/{version} (+{contact_url})"
+
+
+def host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.netloc or url).lower()
+
+
+# -- the network ------------------------------------------------------------------------------
+
+
+@dataclass
+class Fetcher:
+    """HTTP for many feeds at once: shared limits, several small connection pools."""
+
+    settings: FetchSettings
+    agent: str
+    clients: Sequence[httpx.AsyncClient]
+    sleep: Callable[[float], object] = asyncio.sleep
+
+    def __post_init__(self) -> None:
+        self.overall = asyncio.Semaphore(self.settings.concurrency)
+        self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.rng = random.Random()
+
+    def client_for(self, host: str) -> httpx.AsyncClient:
+        index = int(hashlib.md5(host.encode()).hexdigest()[:6], 16) % len(self.clients)
+        return self.clients[index]
+
+    async def fetch(self, source: FeedSource, validators: Validators) -> Attempt:
+        """Fetch one feed; every failure becomes a Fetched with an error, never an exception."""
+        host = host_key(source.url)
+        per_host = self.hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
+        async with per_host, self.overall:
+            started = time.monotonic()  # the time budget starts once a slot is ours
+            try:
+                async with asyncio.timeout(self.settings.timeout_s):
+                    result = await self._with_retries(source, validators, host, started)
+            except TimeoutError:
+                result = Attempt(Fetched(
+                    source=source,
+                    error=f"no complete answer within {self.settings.timeout_s:g} s "
+                    "(fetch.timeout_s); the server is too slow",
+                ))
+        elapsed = time.monotonic() - started
+        return replace(result, fetched=replace(result.fetched, elapsed_s=elapsed))
+
+    async def _with_retries(
+        self, source: FeedSource, validators: Validators, host: str, started: float
+    ) -> Attempt:
+        attempt = 0
+        while True:
+            result = await self._once(source, validators, host)
+            deadline_left = self.settings.timeout_s - (time.monotonic() - started)
+            if not result.transient or attempt >= self.settings.retries:
+                return result
+            delay = retry_delay(attempt, result.retry_after_s, self.rng)
+            if delay >= deadline_left - 0.5:
+                return result  # waiting would overrun the feed's time budget
+            await self.sleep(delay)
+            attempt += 1
+
+    async def _once(
+        self, source: FeedSource, validators: Validators, host: str
+    ) -> Attempt:
+        """One GET."""
+        headers = {}
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        client = self.client_for(host)
+        try:
+            async with client.stream("GET", source.url, headers=headers) as response:
+                return await self._read(source, response)
+        except httpx.TooManyRedirects:
+            return Attempt(Fetched(source=source, error=(
+                f"more than {self.settings.max_redirects} redirects (a redirect loop?); "
+                "open the URL in a browser and put the final address in feeds.yaml"
+            )))
+        except httpx.TimeoutException as exc:
+            what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+            return Attempt(Fetched(source=source,
+                                   error=f"timed out {what} ({type(exc).__name__})"))
+        except httpx.UnsupportedProtocol as exc:
+            return Attempt(Fetched(source=source, error=f"unsupported URL: {exc}"))
+        except (httpx.TransportError, OSError, ssl.SSLError) as exc:
+            reason = str(exc) or type(exc).__name__
+            return Attempt(Fetched(source=source, error=f"connection failed: {reason}"),
+                           transient=True)
+        except _TooLarge as exc:
+            message, read = exc.args
+            return Attempt(Fetched(source=source, error=message, bytes_read=read))
+        except httpx.HTTPError as exc:  # decoding errors and the like
+            return Attempt(Fetched(source=source, error=f"HTTP error: {exc}"))
+
+    async def _read(
+        self, source: FeedSource, response: httpx.Response
+    ) -> Attempt:
+        redirect = _permanent_redirect(response)
+        status = response.status_code
+        base = Fetched(source=source, status=status, final_url=str(response.url),
+                       permanent_redirect=redirect)
+        if status == 304:
+            return Attempt(replace(base, not_modified=True,
+                                   validators=_validators(response, None)))
+        if status >= 400:
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"), _utcnow())
+            error = _status_error(status, response.reason_phrase, retry_after)
+            return Attempt(replace(base, error=error, gone=status == 410),
+                           transient=status in TRANSIENT_STATUS, retry_after_s=retry_after)
+        cap = self.settings.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _TooLarge(_too_large(cap, int(declared)), 0)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > cap or response.num_bytes_downloaded > cap:
+                raise _TooLarge(_too_large(cap, None), response.num_bytes_downloaded)
+        body = b"".join(chunks)
+        return Attempt(replace(
+            base,
+            body=body,
+            content_type=response.headers.get("Content-Type"),
+            validators=_validators(response, body),
+            bytes_read=response.num_bytes_downloaded,
+        ))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _validators(response: httpx.Response, body: bytes | None) -> Validators:
+    return Validators(
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        body_hash=hashlib.sha256(body).hexdigest() if body is not None else None,
+    )
+
+
+def _permanent_redirect(response: httpx.Response) -> str | None:
+    """The final URL, if every hop to it was permanent (301/308): feeds.yaml should say it."""
+    if not response.history:
+        return None
+    if all(hop.status_code in (301, 308) for hop in response.history):
+        return str(response.url)
+    return None
+
+
+def _status_error(status: int, phrase: str, retry_after: float | None) -> str:
+    advice = {
+        404: "the feed moved or was removed; find its new URL or disable it",
+        410: "the publisher removed the feed for good; remove it from feeds.yaml",
+        401: "the feed needs a login; use a public feed URL",
+        403: "the server refuses us; check the URL, or ask the publisher",
+        429: "the server rate-limits us; it will be retried later",
+    }.get(status, "the server failed; it will be retried later" if status >= 500 else
+          "check the URL in feeds.yaml")
+    wait = f", asks to wait {retry_after:.0f} s" if retry_after else ""
+    return f"HTTP {status} {phrase}{wait}: {advice}"
+
+
+def _too_large(cap: int, declared: int | None) -> str:
+    size = f" ({declared:,} bytes)" if declared else ""
+    return (f"response larger than {cap:,} bytes{size}; stopped reading. "
+            "If the feed is real, raise fetch.max_bytes in feeds.yaml")
+
+
+def make_clients(settings: FetchSettings, agent: str, shards: int = CLIENT_SHARDS,
+                 transport: httpx.AsyncBaseTransport | None = None) -> list[httpx.AsyncClient]:
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout_s,
+        read=settings.read_timeout_s,
+        write=settings.read_timeout_s,
+        pool=settings.timeout_s,
+    )
+    # One SSL context for every client: building one costs milliseconds and megabytes.
+    context = ssl.create_default_context()
+    try:
+        import certifi
+
+        context.load_verify_locations(certifi.where())
+    except ImportError:
+        pass
+    per_shard = max(1, -(-settings.concurrency // shards))
+    limits = httpx.Limits(max_connections=settings.concurrency,
+                          max_keepalive_connections=per_shard)
+    return [
+        httpx.AsyncClient(
+            headers={"User-Agent": agent, "Accept": ACCEPT},
+            timeout=timeout,
+            limits=limits,
+            follow_redirects=True,
+            max_redirects=settings.max_redirects,
+            verify=context,
+            transport=transport,
+        )
+        for _ in range(shards)
+    ]
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def fetch_into_store(
+    config: Config, store: Store, *, now: datetime, show_progress: bool = False
+) -> RunReport:
+    """Fetch every enabled feed that is due, parse, store; one FeedReport per feed."""
+    sources = [s for s in config.feeds if s.enabled]
+    # The caller decides (the CLI: a terminal, or --progress); logs stay quiet either way.
+    with _parse_pool() as pool:
+        return asyncio.run(_run(config, store, sources, pool, now=now,
+                                show_progress=show_progress))
+
+
+@dataclass(frozen=True)
+class Job:
+    """A feed to fetch now, with what the store remembers of it."""
+
+    source: FeedSource
+    state: FeedState
+
+
+def plan(
+    sources: Sequence[FeedSource], states: dict[str, FeedState], now: datetime
+) -> tuple[list[Job], list[FeedReport]]:
+    """Which feeds to fetch now; the others are waiting out a backoff and reported as skipped.
+
+    A feed whose URL changed in feeds.yaml starts afresh: its old validators and failures
+    belonged to the old address.
+    """
+    jobs, skipped = [], []
+    for source in sources:
+        state = states.get(source.name) or FeedState(name=source.name)
+        if state.url and state.url != source.url:
+            state = FeedState(name=source.name)
+        if is_due(state, now):
+            jobs.append(Job(source, state))
+        else:
+            skipped.append(_skipped(state))
+    return jobs, skipped
+
+
+async def _run(
+    config: Config,
+    store: Store,
+    sources: Sequence[FeedSource],
+    pool: concurrent.futures.Executor | None,
+    *,
+    now: datetime,
+    show_progress: bool,
+) -> RunReport:
+    started = time.monotonic()
+    jobs, skipped = plan(sources, store.feed_states(), now)
+    reports = {r.feed: r for r in skipped}
+    agent = user_agent(config.digest.contact_url)
+    clients = make_clients(config.fetch, agent)
+    fetcher = Fetcher(config.fetch, agent, clients)
+    progress = _Progress(len(jobs)) if show_progress else None
+    try:
+        tasks = [_one(fetcher, store, pool, job, now, progress) for job in jobs]
+        for report in await asyncio.gather(*tasks):
+            reports[report.feed] = report
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        if progress:
+            progress.stop()
+    finished = now + timedelta(seconds=time.monotonic() - started)
+    ordered = tuple(reports[s.name] for s in sources if s.name in reports)
+    return RunReport(feeds=ordered, started=now, finished=finished)
+
+
+async def _one(
+    fetcher: Fetcher,
+    store: Store,
+    pool: concurrent.futures.Executor | None,
+    job: Job,
+    now: datetime,
+    progress: _Progress | None,
+) -> FeedReport:
+    try:
+        try:
+            attempt = await fetcher.fetch(job.source, job.state.validators)
+        except Exception as exc:  # httpx.InvalidURL and anything unforeseen: this feed only
+            attempt = Attempt(Fetched(source=job.source, error=f"cannot fetch: {exc!r}"))
+        try:
+            return await _settle(store, pool, job, attempt, now)
+        except sqlite3.Error:
+            raise  # a broken store is the run's problem, not this feed's
+        except Exception as exc:  # a bug must cost one feed, not the run
+            failed = replace(attempt.fetched, error=f"unexpected error: {exc!r}")
+            return _record_failure(store, job.source, job.state, failed, now, None)
+    finally:
+        if progress:
+            progress.advance(job.source.name)
+
+
+async def _settle(
+    store: Store,
+    pool: concurrent.futures.Executor | None,
+    job: Job,
+    attempt: Attempt,
+    now: datetime,
+) -> FeedReport:
+    """Turn one fetch into stored items and state, and its line in the report."""
+    source, state, fetched = job.source, job.state, attempt.fetched
+    moved = _moved_detail(fetched)
+    if not fetched.ok:
+        retry_after = (now + timedelta(seconds=attempt.retry_after_s)
+                       if attempt.retry_after_s else None)
+        return _record_failure(store, source, state, fetched, now, retry_after)
+    if fetched.not_modified:
+        kept = replace(state.validators,
+                       etag=fetched.validators.etag or state.validators.etag,
+                       last_modified=fetched.validators.last_modified
+                       or state.validators.last_modified)
+        store.record_fetch(source.name, _ok(source, fetched, kept), (), now)
+        return FeedReport(source.name, "not_modified", detail=moved)
+    body = fetched.body or b""
+    if state.validators.body_hash and fetched.validators.body_hash == state.validators.body_hash:
+        store.record_fetch(source.name, _ok(source, fetched, fetched.validators), (), now)
+        return FeedReport(source.name, "unchanged", detail=moved)
+    parsed = await _parse(pool, source, body, fetched, now)
+    if not parsed.items and parsed.problem:
+        failed = replace(fetched, error=parsed.problem)
+        return _record_failure(store, source, state, failed, now, None)
+    new = store.record_fetch(source.name, _ok(source, fetched, fetched.validators),
+                             parsed.items, now)
+    detail = "; ".join(d for d in (parsed.problem, moved) if d)
+    return FeedReport(source.name, "fetched", new_items=new, items=len(parsed.items),
+                      detail=detail)
+
+
+async def _parse(
+    pool: concurrent.futures.Executor | None,
+    source: FeedSource,
+    body: bytes,
+    fetched: Fetched,
+    now: datetime,
+) -> Parsed:
+    call = functools.partial(parse_feed, source, body, fetched.content_type,
+                             fetched.final_url or source.url, now=now)
+    if pool is None:
+        return call()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+    except concurrent.futures.process.BrokenProcessPool:
+        return call()  # a worker died (out of memory?); parse here rather than lose the feed
+
+
+def _ok(source: FeedSource, fetched: Fetched, validators: Validators) -> FeedOutcome:
+    return FeedOutcome(url=source.url, ok=True, validators=validators,
+                       permanent_redirect=fetched.permanent_redirect)
+
+
+def _record_failure(
+    store: Store,
+    source: FeedSource,
+    state: FeedState,
+    fetched: Fetched,
+    now: datetime,
+    retry_after: datetime | None,
+) -> FeedReport:
+    failures = state.consecutive_failures + 1
+    if fetched.gone:
+        until = now + GONE_RETRY
+    else:
+        until = backoff_until(source.name, failures, now, retry_after=retry_after)
+    error = fetched.error or "failed"
+    store.record_fetch(source.name, FeedOutcome(
+        url=source.url, ok=False, error=error, next_attempt=until, gone=fetched.gone,
+        permanent_redirect=fetched.permanent_redirect,
+    ), (), now)
+    outcome = "gone" if fetched.gone else "failed"
+    return FeedReport(source.name, outcome, detail=f"{error} (next try after {_short(until)})")
+
+
+def _skipped(state: FeedState) -> FeedReport:
+    when = _short(state.next_attempt) if state.next_attempt else "later"
+    what = "gone (HTTP 410)" if state.gone else f"failed {state.consecutive_failures}x"
+    last = f": {state.last_error}" if state.last_error else ""
+    return FeedReport(state.name, "skipped", detail=f"{what}, waiting until {when}{last}")
+
+
+def _moved_detail(fetched: Fetched) -> str:
+    if fetched.permanent_redirect and fetched.permanent_redirect != fetched.source.url:
+        return f"moved permanently to {fetched.permanent_redirect}; update feeds.yaml"
+    return ""
+
+
+def _short(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- the process pool and the progress bar -------------------------------------------------
+
+
+class _parse_pool:
+    """A process pool for feedparser, started before the event loop and shut down after."""
+
+    def __init__(self) -> None:
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> concurrent.futures.ProcessPoolExecutor | None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        if workers < 2:
+            return None  # one core: a pool only adds copying
+        try:
+            # fork: workers start in milliseconds with the parser already imported. They are
+            # forked here, before the event loop and the HTTP clients exist, so they inherit
+            # no sockets or loop state.
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+            for ready in [self.pool.submit(_warm_up) for _ in range(workers)]:
+                ready.result()
+        except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
+            self.__exit__()
+            return None
+        return self.pool
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm_up() -> None:
+    time.sleep(0.01)  # long enough that each warm-up task lands on its own worker
+
+
+class _Progress:
+    """A rich progress bar on stderr, erased when the run ends."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.progress = Progress(
+            TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            # Asked for: draw it even where rich would not guess a terminal (--progress).
+            console=Console(stderr=True, force_terminal=True), transient=True,
+        )
+        self.task = self.progress.add_task("", total=total)
+        self.progress.start()
+
+    def advance(self, name: str) -> None:
+        self.progress.update(self.task, advance=1, description=name[:40])
+
+    def stop(self) -> None:
+        self.progress.stop()

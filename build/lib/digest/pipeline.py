@@ -1,0 +1,80 @@
+"""The stages glued in order, nothing else.
+
+    digest fetch    config.feeds --fetch.fetch_into_store--> store (items, feed health)
+                    (conditional GETs, parse in a process pool, upsert; one report per feed)
+    digest draft    store.items_between(window) --relevance.select_candidates--> candidates
+                    --draft.refresh_draft--> issues/DATE/draft.yaml (merged, never clobbered)
+    digest run      fetch, then draft
+    digest render   draft.load_issue --render.render_issue--> issues/DATE/email.{html,txt,eml}
+    digest publish  check.check_project must find no error, then archive.publish: freeze
+                    the issue, render it, rebuild site/
+
+The clock (`now`) is passed in everywhere so every decision can be replayed in tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from digest.config import Config
+from digest.editorial import check, draft
+from digest.errors import PublishError
+from digest.ingest import fetch
+from digest.ingest.store import Store, store_path
+from digest.models import DraftSummary, RunReport
+from digest.publish.email import render
+from digest.publish.site import archive
+from digest.relevance.candidates import select_candidates
+
+
+def run_fetch(config: Config, *, now: datetime, show_progress: bool = False) -> RunReport:
+    with Store.open(store_path(config)) as store:
+        return fetch.fetch_into_store(config, store, now=now, show_progress=show_progress)
+
+
+def run_draft(
+    config: Config,
+    issue_date: date,
+    *,
+    now: datetime,
+    since: date | None = None,
+    until: date | None = None,
+) -> DraftSummary:
+    window = draft.issue_window(config, issue_date, since=since, until=until)
+    with Store.open(store_path(config)) as store:
+        items = store.items_between(window.start, window.end)
+        health = store.feed_health(config.feeds, now)
+    candidates = select_candidates(items, config.rules, now=now)
+    return draft.refresh_draft(config, window, candidates, health=health, now=now)
+
+
+def run_render(config: Config, issue_date: date, *, now: datetime) -> list[Path]:
+    archive.refuse_if_published(config, issue_date)
+    issue = draft.load_issue(config, issue_date)
+    rendered = render.render_issue(issue, config, now=now)
+    return render.write_rendered(rendered, draft.issue_dir(config, issue_date))
+
+
+def run_publish(
+    config: Config,
+    issue_date: date,
+    *,
+    now: datetime,
+    force: bool = False,
+    note: str | None = None,
+) -> Path:
+    refuse_if_check_fails(config, issue_date)
+    return archive.publish(config, issue_date, now=now, force=force, note=note)
+
+
+def refuse_if_check_fails(config: Config, issue_date: date) -> None:
+    """Publishing is final: an issue with errors in `digest check` is not published."""
+    errors = [p for p in check.check_project(config, issue_date) if p.severity == "error"]
+    if errors:
+        shown = "; ".join(str(p) for p in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise PublishError(
+            f"not published: `digest check` finds {len(errors)} error(s): {shown}{more}; "
+            "fix the draft and publish again"
+        )

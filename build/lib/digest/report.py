@@ -1,0 +1,119 @@
+"""What the CLI prints: run summaries, feed health and match explanations.
+
+Plain text on stdout for people, JSON for scripts; nothing here makes decisions.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from digest.config import Config
+from digest.models import DraftSummary, FeedHealth, RunReport, Scored
+
+
+def print_fetch_summary(run: RunReport) -> None:
+    seconds = (run.finished - run.started).total_seconds()
+    click.echo(
+        f"fetched {run.count('fetched')}, not modified {run.count('not_modified')}, "
+        f"unchanged {run.count('unchanged')}, skipped {run.count('skipped')}, "
+        f"failed {run.count('failed') + run.count('gone')}; "
+        f"{run.new_items} new item(s) in {seconds:.1f} s"
+    )
+    for feed in run.feeds:
+        if feed.outcome in ("failed", "gone") or feed.detail:
+            click.echo(f"  {feed.feed}: {feed.outcome}: {feed.detail}")
+
+
+def print_draft_summary(summary: DraftSummary) -> None:
+    counts = ", ".join(f"{name} {n}" for name, n in summary.counts)
+    click.echo(
+        f"{summary.path}: {summary.added} new candidate(s); {counts}; {summary.stories} story(ies)"
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def health_json(health: FeedHealth) -> dict[str, Any]:
+    return {
+        "feed": health.feed,
+        "url": health.url,
+        "last_success": _iso(health.last_success),
+        "items_14d": health.items_14d,
+        "consecutive_failures": health.consecutive_failures,
+        "last_error": health.last_error,
+        "quiet_days": health.quiet_days,
+        "gone": health.gone,
+        "next_attempt": _iso(health.next_attempt),
+        "moved_to": health.moved_to,
+    }
+
+
+def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
+    """Feed health and the newest draft's counts as plain data (the JSON of `status --json`)."""
+    from digest.editorial import draft
+    from digest.ingest.store import HEALTH_WINDOW, Store, store_path
+
+    with Store.open(store_path(config)) as store:
+        health = store.feed_health(config.feeds, now)
+        # Distinct stories: one carried by three feeds counts once here, thrice per feed.
+        items, recent = store.count_items(), store.count_items(since=now - HEALTH_WINDOW)
+    feeds = [health_json(h) for h in health]
+    totals = {
+        "feeds": len(feeds),
+        "failing": sum(1 for h in health if h.failing),
+        "gone": sum(1 for h in health if h.gone),
+        "items_14d": recent,
+        "items": items,
+    }
+    return {
+        "now": now.isoformat(),
+        "feeds": feeds,
+        "totals": totals,
+        "draft": draft.draft_counts(config),
+    }
+
+
+def print_status(data: dict[str, Any]) -> None:
+    table = Table(title="Feeds", title_justify="left")
+    for column in ("feed", "last success", "items 14d", "failures", "quiet days", "last error"):
+        table.add_column(column, overflow="fold")
+    for feed in data["feeds"]:
+        last = (feed["last_success"] or "never")[:16].replace("T", " ")
+        state = "gone" if feed["gone"] else str(feed["consecutive_failures"])
+        quiet = "" if feed["quiet_days"] is None else str(feed["quiet_days"])
+        table.add_row(
+            feed["feed"], last, str(feed["items_14d"]), state, quiet, feed["last_error"] or ""
+        )
+    # Piped output has no terminal width; give the table room instead of 80 columns.
+    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    console.print(table)
+    for feed in data["feeds"]:
+        if feed["moved_to"]:
+            console.print(f"{feed['feed']} moved permanently to {feed['moved_to']}: "
+                          "update its url in feeds.yaml")
+    totals = data["totals"]
+    console.print(
+        f"{totals['feeds']} feeds, {totals['failing']} failing, "
+        f"{totals['items_14d']} items in the last 14 days"
+    )
+    current = data.get("draft")
+    if current:
+        counts = ", ".join(f"{k} {v}" for k, v in current.get("counts", {}).items())
+        console.print(
+            f"draft {current.get('path')}: {counts}; {current.get('stories', 0)} story(ies)"
+        )
+
+
+def print_match(scored: Scored) -> None:
+    verdict = "candidate" if scored.relevant else "not a candidate"
+    click.echo(f"score {scored.score:.1f} ({verdict}); section: {scored.section or '-'}")
+    for reason in scored.reasons:
+        click.echo(f"  {reason}")
