@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/digest demo
 
-test: $(STAMP)
-	$(BIN)/ruff check digest tests benchmarks
+test: lint
 	$(BIN)/pytest
 
 golden: $(STAMP)
@@ -26,6 +25,8 @@ golden: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check digest tests benchmarks
 	$(BIN)/ruff format --check digest tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) demo site .digest tests/artifacts

@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests" / d) for d in ("", "publish")]
 
-from test_archive_samples import freeze_to_disk, generate, make_issue, project
+from test_archive_samples import freeze_to_disk, generate, make_issue, project  # noqa: E402
 
-from digest.config import Config
-from digest.publish.site import archive
+from digest.config import Config  # noqa: E402
+from digest.publish.site import archive  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
