@@ -139,6 +139,27 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """What relevance hands the draft: the candidates, best first, and the items just below
+    the threshold (near misses, with their reasons) so the editor sees what was almost taken."""
+
+    candidates: tuple[Candidate, ...]
+    near_misses: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True)
+class EditorDecision:
+    """A candidate an editor decided on in an earlier draft: what it said, and the verdict.
+    Relevance learns from these (pipeline reads them through editorial and passes them in)."""
+
+    issue_date: date
+    title: str
+    summary: str
+    source: str
+    status: Literal["picked", "rejected", "held"]
+
+
+@dataclass(frozen=True)
 class IssueWindow:
     """The issue's date and the stretch of news it covers (start inclusive, end exclusive)."""
 
