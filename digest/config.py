@@ -325,7 +325,7 @@ class _Reader:
             return node
         if origin is tuple:
             return self.convert_list(args[0], node, key, line)
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             return self.build(hint, node, key, line)
         return self.convert_scalar(hint, node, key, line)
 

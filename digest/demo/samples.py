@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -455,7 +456,7 @@ class _FeedHandler(SimpleHTTPRequestHandler):
         self._content_types = content_types
         super().__init__(*args, directory=str(root), **kwargs)
 
-    def guess_type(self, path: str | Path) -> str:
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
         file = Path(path)
         if self._content_types is not None:
             with contextlib.suppress(ValueError):
@@ -489,7 +490,7 @@ def serve_directory(root: Path, content_types: Mapping[str, str] | None = None) 
     thread.start()
     try:
         host, port = server.server_address[:2]
-        yield f"http://{host}:{port}/"
+        yield f"http://{host!s}:{port}/"
     finally:
         server.shutdown()
         server.server_close()
