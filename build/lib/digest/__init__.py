@@ -1,1 +1,0 @@
-"""Alliance Digest: builds the bi-monthly US-Japan Alliance Digest from news feeds."""
