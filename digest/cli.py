@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import click
 
 from digest.config import Config, load_config, read_config
-from digest.errors import DigestError
+from digest.errors import ConfigError, DigestError
+from digest.paths import CONFIG_NAME, find_project
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("digest")
@@ -34,11 +35,20 @@ class DigestGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DigestError as exc:
-            click.echo(f"error: {exc}", err=True)
+            # file:line: error: what happened; what to do (the form `digest check` prints)
+            where = exc.location()
+            shown = f"{where}: error: {exc.message}" if where else f"error: {exc.message}"
+            click.echo(shown, err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+
+
+PROJECT_HELP = (
+    "Project folder holding feeds.yaml, issues/, site/ and .digest/"
+    " (default: the current folder or its nearest parent holding feeds.yaml)."
+)
 
 
 def project_option(func: F) -> F:
@@ -46,10 +56,26 @@ def project_option(func: F) -> F:
         "--project",
         "project",
         type=click.Path(file_okay=False, path_type=Path),
-        default=Path("."),
-        show_default="the current folder",
-        help="Project folder holding feeds.yaml, issues/, site/ and .digest/.",
+        default=None,
+        help=PROJECT_HELP,
     )(func)
+
+
+def _project(given: Path | None) -> Path:
+    """The project folder: --project after the command, else before it, else found like git
+    finds a repository (the current folder or its nearest parent holding feeds.yaml)."""
+    if given is None:
+        given = click.get_current_context().find_root().params.get("project")
+    if given is not None:
+        return Path(given)
+    start = Path.cwd()
+    found = find_project(start)
+    if found is None:
+        raise ConfigError(
+            f"no project here: no {CONFIG_NAME} in {start} or any folder above it; run"
+            " `digest init` to start one in this folder, or pass --project DIR",
+        )
+    return found
 
 
 def date_option(help_text: str) -> Callable[[F], F]:
@@ -66,12 +92,18 @@ def _as_date(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
 
 
-def _config(project: Path) -> Config:
-    return load_config(project)
+def _config(project: Path | None) -> Config:
+    folder = _project(project)
+    if not (folder / CONFIG_NAME).exists():
+        raise ConfigError(
+            f"no {CONFIG_NAME} in {folder}; run `digest init {folder}` to start a project"
+            " there, or pass the folder that holds it with --project DIR"
+        )
+    return load_config(folder)
 
 
 def _issue_date(config: Config, given: datetime | None) -> date:
-    """The issue to work on: the given date, else the next one of the cadence."""
+    """The issue to work on: the given date, else the next unpublished one."""
     from digest.editorial import draft
 
     if given is not None:
@@ -95,8 +127,15 @@ def _latest_issue_date(config: Config, given: datetime | None) -> date:
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option(
+    "--project",
+    "project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=PROJECT_HELP,
+)
 @click.version_option(package_name="alliance-digest")
-def main(verbose: int) -> None:
+def main(verbose: int, project: Path | None) -> None:
     """Alliance Digest: builds the US-Japan Alliance Digest from news feeds.
 
     \b
@@ -117,7 +156,7 @@ def main(verbose: int) -> None:
     default=None,
     help="Show a progress bar (default: only on a terminal).",
 )
-def fetch(project: Path, progress: bool | None) -> None:
+def fetch(project: Path | None, progress: bool | None) -> None:
     """Pull every feed of feeds.yaml into the store.
 
     \b
@@ -134,12 +173,12 @@ def fetch(project: Path, progress: bool | None) -> None:
 
 @main.command()
 @project_option
-@date_option("Issue date (YYYY-MM-DD); default: the next issue date of the cadence.")
+@date_option("Issue date (YYYY-MM-DD); default: the next unpublished issue.")
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Start of the news window (default: window_days before the date).",
+    help="Start of the news window (default: where the previous issue's ended).",
 )
 @click.option(
     "--until",
@@ -148,9 +187,15 @@ def fetch(project: Path, progress: bool | None) -> None:
     help="End of the news window, exclusive (default: the issue date).",
 )
 def draft(
-    project: Path, issue_date: datetime | None, since: datetime | None, until: datetime | None
+    project: Path | None,
+    issue_date: datetime | None,
+    since: datetime | None,
+    until: datetime | None,
 ) -> None:
-    """Build or refresh issues/DATE/draft.yaml, keeping every edit of the editor.
+    """Build or refresh issues/DATE/draft.yaml; the part you write is never changed.
+
+    Without --date it works on the next unpublished issue; a published issue is final
+    (correct it with `digest publish --force --note`).
 
     \b
     Example:
@@ -174,7 +219,7 @@ def draft(
     default=None,
     help="Show a progress bar (default: only on a terminal).",
 )
-def run(project: Path, issue_date: datetime | None, progress: bool | None) -> None:
+def run(project: Path | None, issue_date: datetime | None, progress: bool | None) -> None:
     """Fetch, then draft: the one-shot form of the scheduled job.
 
     \b
@@ -193,7 +238,7 @@ def run(project: Path, issue_date: datetime | None, progress: bool | None) -> No
 @main.command()
 @project_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def status(project: Path, as_json: bool) -> None:
+def status(project: Path | None, as_json: bool) -> None:
     """Show feed health and the current draft's counts.
 
     \b
@@ -213,14 +258,14 @@ def status(project: Path, as_json: bool) -> None:
 @main.command()
 @project_option
 @date_option("Check only this issue's draft (default: every draft).")
-def check(project: Path, issue_date: datetime | None) -> None:
+def check(project: Path | None, issue_date: datetime | None) -> None:
     """Validate feeds.yaml and the drafts, listing every problem with file and line.
 
     \b
     Example:
         digest check --date 2026-12-01
     """
-    config, problems = read_config(Path(project) / "feeds.yaml")
+    config, problems = read_config(_project(project) / CONFIG_NAME)
     if config is not None:
         from digest.editorial import check
 
@@ -239,7 +284,7 @@ def check(project: Path, issue_date: datetime | None) -> None:
 @main.command()
 @project_option
 @date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
-def render(project: Path, issue_date: datetime | None) -> None:
+def render(project: Path | None, issue_date: datetime | None) -> None:
     """Write issues/DATE/email.html, email.txt and email.eml from the draft.
 
     A published issue's files are final: `digest publish --force --note` re-renders them.
@@ -259,8 +304,14 @@ def render(project: Path, issue_date: datetime | None) -> None:
 @main.command()
 @project_option
 @date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1.")
-def preview(project: Path, issue_date: datetime | None, port: int) -> None:
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (1-65535).",
+)
+def preview(project: Path | None, issue_date: datetime | None, port: int) -> None:
     """Serve a live preview of the draft on 127.0.0.1 (reloads when the draft is saved).
 
     \b
@@ -280,7 +331,9 @@ def preview(project: Path, issue_date: datetime | None, port: int) -> None:
 @date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
 @click.option("--force", is_flag=True, help="Re-publish an already published issue.")
 @click.option("--note", default=None, help="Correction note shown on a re-published issue.")
-def publish(project: Path, issue_date: datetime | None, force: bool, note: str | None) -> None:
+def publish(
+    project: Path | None, issue_date: datetime | None, force: bool, note: str | None
+) -> None:
     """Freeze the issue, render its final email files and rebuild the archive site.
 
     \b
@@ -307,7 +360,7 @@ def publish(project: Path, issue_date: datetime | None, force: bool, note: str |
 @main.command()
 @project_option
 @click.option("--full", is_flag=True, help="Write every page, even those that did not change.")
-def site(project: Path, full: bool) -> None:
+def site(project: Path | None, full: bool) -> None:
     """Rebuild the archive site from the published issues; only changed pages are written.
 
     Use it after changing the site templates or the `site:` settings; publishing an issue
@@ -350,7 +403,7 @@ def site(project: Path, full: bool) -> None:
     help="Only write issues/D/email.SERVICE.html to paste into it.",
 )
 def send(
-    project: Path,
+    project: Path | None,
     issue_date: datetime | None,
     recipients: tuple[str, ...],
     list_csv: Path | None,
@@ -387,6 +440,52 @@ def send(
 
 
 @main.command()
+@click.argument(
+    "directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="."
+)
+def init(directory: Path) -> None:
+    """Start a project: a commented feeds.yaml, issues/ and a .gitignore.
+
+    Refuses to overwrite an existing feeds.yaml.
+
+    \b
+    Example:
+        digest init ~/alliance && cd ~/alliance && digest fetch
+    """
+    from digest.project import init_project
+
+    for path in init_project(directory):
+        click.echo(f"created {path}")
+    click.echo(f"next: edit {directory / CONFIG_NAME}, then `digest fetch` and `digest draft`")
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the next unpublished issue.")
+@click.option("--all", "show_all", is_flag=True, help="List every candidate, not the first 50.")
+@click.option("--search", default=None, metavar="TEXT", help="Only those whose text has TEXT.")
+def candidates(
+    project: Path | None, issue_date: datetime | None, show_all: bool, search: str | None
+) -> None:
+    """List the issue's candidates from the store, best first, with their status in the draft.
+
+    The draft lists the best `rules.max_candidates`; this finds the others, so a story the
+    filter ranked low can still be picked (`ID: picked` under `decisions:`, then `digest
+    draft`).
+
+    \b
+    Example:
+        digest candidates --search Okinawa --all
+    """
+    config = _config(project)
+    from digest import pipeline, report
+
+    when = _issue_date(config, issue_date)
+    found = pipeline.run_candidates(config, when, now=utc_now(), search=search)
+    report.print_candidates(found, limit=None if show_all else 50)
+
+
+@main.command()
 @project_option
 @click.option("--list", "list_only", is_flag=True, help="Print the jobs and their next runs.")
 @click.option(
@@ -395,7 +494,7 @@ def send(
     default=None,
     help="Run one job now and exit (for cron; waits for a running job).",
 )
-def schedule(project: Path, list_only: bool, once: str | None) -> None:
+def schedule(project: Path | None, list_only: bool, once: str | None) -> None:
     """Run the unattended job: fetch every few hours, draft on issue days.
 
     \b
@@ -415,7 +514,7 @@ def schedule(project: Path, list_only: bool, once: str | None) -> None:
 @main.command()
 @project_option
 @click.argument("text")
-def match(project: Path, text: str) -> None:
+def match(project: Path | None, text: str) -> None:
     """Show the relevance score, section and reasons for a headline or paragraph.
 
     \b
@@ -458,7 +557,7 @@ def match(project: Path, text: str) -> None:
     required=True,
     help="Delete stored items published before this date.",
 )
-def prune(project: Path, before: datetime) -> None:
+def prune(project: Path | None, before: datetime) -> None:
     """Delete old items from the store (fetching never deletes anything).
 
     \b

@@ -78,6 +78,16 @@ def _percent(value: float) -> str | None:
     return None if 0 <= value <= 100 else "must be between 0 and 100"
 
 
+def _time_of_day(value: str) -> str | None:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        return f"{value!r} is not a time of day; write HH:MM, e.g. '00:00' or '18:30'"
+    return None
+
+
+def _optional_positive(value: int | None) -> str | None:
+    return None if value is None or value > 0 else "must be greater than 0"
+
+
 def _title_pattern(value: str) -> str | None:
     try:
         value.format(volume=1, number=1)
@@ -95,7 +105,10 @@ class Identity:
     organisation: str = "Sasakawa Peace Foundation USA"
     program: str = "US-Japan NEXT Alliance Initiative"
     lang: Literal["en", "ja"] = "en"
-    first_year: int = 2023
+    first_year: int = 2022  # the series' Vol 1 (the real digest counts 2022 as Vol 1)
+    # The number the first issue this project publishes in that year takes (a project
+    # taking over a running series); later years start at 1.
+    first_number: int | None = _checked(None, _optional_positive)
     base_url: str = _checked("https://spfusa.org/alliance-digest/", _http_url)
     contact_url: str = _checked("https://spfusa.org/contact/", _http_url)
     sender: str = "US-Japan NEXT Alliance Initiative <digest@spfusa.org>"
@@ -112,6 +125,8 @@ class Cadence:
     days: tuple[int, ...] = _checked((1, 15), _days_of_month)
     window_days: int = _checked(14, _positive)
     timezone: str = _checked("America/New_York", _timezone)
+    # An issue's news ends (and the next one's begins) at this time on its date, local time.
+    cutoff: str = _checked("00:00", _time_of_day)
 
 
 @dataclass(frozen=True)
@@ -174,6 +189,8 @@ class Rules:
     fresh_days: float = _checked(14.0, _positive)
     cluster_hours: float = _checked(72.0, _positive)
     cluster_similarity: float = _checked(70.0, _percent)
+    # Undecided candidates listed in a draft, best first; the rest: `digest candidates`.
+    max_candidates: int = _checked(150, _positive)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ clear line and exit without a traceback::
      |    +-- ParseError
      +-- StoreError             the SQLite store is unreadable or locked
      +-- DraftError             a draft does not parse or cannot be written
+     |    +-- DraftInvalid      exit 2: what the editor wrote breaks the draft's schema
      |    +-- DraftConflict     the draft changed on disk while we worked
      |    +-- LockBusy          another run holds the lock
      +-- RenderError
@@ -84,6 +85,12 @@ class StoreError(DigestError):
 
 class DraftError(DigestError):
     pass
+
+
+class DraftInvalid(DraftError):
+    """The draft holds something the program cannot use; the file is left as it is."""
+
+    exit_code = 2
 
 
 class DraftConflict(DraftError):

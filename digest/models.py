@@ -11,6 +11,7 @@ Every timestamp is timezone-aware UTC unless its name says otherwise.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -136,6 +137,7 @@ class Candidate:
     summary: str
     lang: Lang = "en"
     also: tuple[Outlet, ...] = ()
+    dated: bool = True  # False: the feed gave no date; `published` is when it was fetched
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class IssueWindow:
     end: datetime
     volume: int
     number: int
+    skipped: tuple[_dt.date, ...] = ()  # cadence dates without an issue, covered by this window
 
 
 @dataclass(frozen=True)

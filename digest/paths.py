@@ -58,3 +58,12 @@ def template_dirs(project_dir: Path | None, subdir: str = "") -> list[Path]:
 def issue_dir(issues_dir: Path, issue_date: date) -> Path:
     """The folder of one issue: issues/YYYY-MM-DD."""
     return issues_dir / issue_date.isoformat()
+
+
+def find_project(start: Path) -> Path | None:
+    """The folder holding feeds.yaml: `start` or its nearest parent, as git finds a repository."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None

@@ -3,7 +3,9 @@
     digest fetch    config.feeds --fetch.fetch_into_store--> store (items, feed health)
                     (conditional GETs, parse in a process pool, upsert; one report per feed)
     digest draft    store.items_between(window) --relevance.select_candidates--> candidates
-                    --draft.refresh_draft--> issues/DATE/draft.yaml (merged, never clobbered)
+                    --draft.refresh_draft--> issues/DATE/draft.yaml (the program's part
+                    rewritten, the editor's never; a published issue is refused first)
+    digest candidates  the same selection, every candidate with its status in the draft
     digest run      fetch, then draft
     digest render   draft.load_issue --render.render_issue--> issues/DATE/email.{html,txt,eml}
     digest publish  check.check_project must find no error, then archive.publish: freeze
@@ -22,7 +24,7 @@ from digest.editorial import check, draft
 from digest.errors import PublishError
 from digest.ingest import fetch
 from digest.ingest.store import Store, store_path
-from digest.models import DraftSummary, RunReport
+from digest.models import Candidate, DraftSummary, RunReport
 from digest.publish.email import render
 from digest.publish.site import archive
 from digest.relevance.candidates import select_candidates
@@ -41,12 +43,31 @@ def run_draft(
     since: date | None = None,
     until: date | None = None,
 ) -> DraftSummary:
+    draft.refuse_if_published(config, issue_date)
     window = draft.issue_window(config, issue_date, since=since, until=until)
     with Store.open(store_path(config)) as store:
         items = store.items_between(window.start, window.end)
         health = store.feed_health(config.feeds, now)
     candidates = select_candidates(items, config.rules, now=now)
     return draft.refresh_draft(config, window, candidates, health=health, now=now)
+
+
+def run_candidates(
+    config: Config, issue_date: date, *, now: datetime, search: str | None = None
+) -> list[tuple[Candidate, str | None]]:
+    """Every candidate of the issue's window, best first, with its status in the draft
+    (None: not listed there); `search` keeps those whose title, summary or source has it."""
+    window = draft.issue_window(config, issue_date)
+    with Store.open(store_path(config)) as store:
+        items = store.items_between(window.start, window.end)
+    found = select_candidates(items, config.rules, now=now)
+    listed = draft.listed_statuses(config, issue_date)
+    needle = (search or "").casefold()
+    return [
+        (c, listed.get(c.id))
+        for c in found
+        if needle in f"{c.title}\n{c.summary}\n{c.source}".casefold()
+    ]
 
 
 def run_render(config: Config, issue_date: date, *, now: datetime) -> list[Path]:

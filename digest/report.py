@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from digest.config import Config
-from digest.models import DraftSummary, FeedHealth, RunReport, Scored
+from digest.models import Candidate, DraftSummary, FeedHealth, RunReport, Scored
 
 
 def print_fetch_summary(run: RunReport) -> None:
@@ -119,3 +119,19 @@ def print_match(scored: Scored) -> None:
     click.echo(f"score {scored.score:.1f} ({verdict}); section: {scored.section or '-'}")
     for reason in scored.reasons:
         click.echo(f"  {reason}")
+
+
+def print_candidates(found: list[tuple[Candidate, str | None]], *, limit: int | None) -> None:
+    """`digest candidates`: one line each, best first, with the status in the draft."""
+    shown = found if limit is None else found[:limit]
+    for cand, status in shown:
+        where = status or "not in the draft"
+        day = cand.published.date().isoformat()
+        click.echo(f"{cand.id}  {cand.score:5.1f}  [{where}]  {day}  {cand.source}: {cand.title}")
+    if len(shown) < len(found):
+        click.echo(f"... {len(found) - len(shown)} more: add --all", err=True)
+    click.echo(
+        f"{len(found)} candidate(s); take one with `ID: picked` under `decisions:` in the"
+        " draft, then `digest draft`",
+        err=True,
+    )

@@ -536,10 +536,12 @@ def top_candidates(
     from digest.editorial import draft
 
     try:
-        candidates = draft.read_draft(draft_path).candidates
+        current = draft.read_draft(draft_path)
     except DigestError:  # the notice must go out even if the draft cannot be read
         return ()
-    kept = sorted((c for c in candidates if c.status != "rejected"), key=lambda c: -c.score)
+    kept = sorted(
+        (c for c in current.candidates if current.status(c) != "rejected"), key=lambda c: -c.score
+    )
     return tuple((c.score, c.title, c.source) for c in kept[:limit])
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,14 +74,12 @@ def demo_config_text(feeds: list[samples.SampleFeed], base_url: str) -> str:
     return out.getvalue()
 
 
-def stand_in_picks(
-    candidates: Sequence[draft.DraftCandidate], *, lang: str, picks: int
-) -> list[str]:
+def stand_in_picks(current: draft.DraftFile, *, lang: str, picks: int) -> list[str]:
     """The ids an editor in a hurry would pick: the best ones written in the issue's language.
 
     Candidates arrive best first. Other-language ones fill up only if too few remain.
     """
-    open_ones = [c for c in candidates if c.status != "rejected"]
+    open_ones = [c for c in current.candidates if current.status(c) != "rejected"]
     same = [c.id for c in open_ones if c.lang == lang]
     other = [c.id for c in open_ones if c.lang != lang]
     return (same + other)[:picks]
@@ -105,8 +102,9 @@ def run_demo(directory: Path, *, picks: int, now: datetime) -> DemoResult:
     # later, so start the demo's window at now minus the window length.
     since = today - timedelta(days=config.cadence.window_days)
     pipeline.run_draft(config, issue_date, now=now, since=since)
-    candidates = draft.read_draft(draft.draft_path(config, issue_date)).candidates
-    chosen = stand_in_picks(candidates, lang=config.digest.lang, picks=picks)
+    current = draft.read_draft(draft.draft_path(config, issue_date))
+    candidates = current.candidates
+    chosen = stand_in_picks(current, lang=config.digest.lang, picks=picks)
     draft.set_status(config, issue_date, dict.fromkeys(chosen, "picked"), now=now)
     pipeline.run_render(config, issue_date, now=now)
     pipeline.run_publish(config, issue_date, now=now)

@@ -1,12 +1,12 @@
 """`digest check`: every problem of a draft before publishing, each with file and line.
 
 check_project   the drafts not yet published -> read_draft -> check_draft -> Problems
-check_draft     pure: a parsed draft (plus the links of recent issues) -> Problems
+check_draft     pure: a read draft (plus the links of recent issues) -> Problems: its schema
+                problems, then what an editor should fix (headlines, sources, links...)
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,37 +18,24 @@ from digest._util.text import WIDE
 from digest._util.urls import is_tracking_param
 from digest.config import Config
 from digest.editorial.draft import (
-    CANDIDATE_KEYS,
-    HEADER_KEYS,
     PUBLISHED_NAME,
-    STORY_KEYS,
-    DraftCandidate,
-    DraftFile,
-    DraftStory,
-    Resolver,
-    as_text,
     dated_files,
     draft_dates,
     draft_path,
-    is_url,
     issue_dir,
-    link_key,
-    picked_without_story,
-    read_draft,
 )
+from digest.editorial.draftfile import DraftFile, read_draft
+from digest.editorial.issue import Resolver, is_url, picked_without_story
+from digest.editorial.merge import link_key
+from digest.editorial.schema import DraftCandidate, DraftStory
 from digest.errors import DraftError
-from digest.models import CANDIDATE_STATUSES, Problem
+from digest.models import Problem
 
 MAX_HEADLINE = 90
 BODY_WORDS = (40, 200)
 RECENT_ISSUES = 6
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"')\]]+")
 _WORD = re.compile(rf"[{WIDE}]|[^\s{WIDE}]+")
-
-
-def suggest(key: str, valid: Sequence[str]) -> str:
-    near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
-    return f"did you mean `{near[0]}`?" if near else f"valid keys: {', '.join(valid)}"
 
 
 def word_count(text: str) -> float:
@@ -105,23 +92,25 @@ def check_draft(
     def add(line: int | None, message: str, severity: str = "error") -> None:
         out.append(Problem(where, line, message, severity))  # type: ignore[arg-type]
 
-    for line, message in current.problems:
-        add(line, message)
-    for key, line in current.header_lines.items():
-        if key not in HEADER_KEYS:
-            add(line, f"unknown key `{key}`; {suggest(key, HEADER_KEYS)}")
-    written = as_text(current.header.get("date"))
-    if written and written != issue_date.isoformat():
+    out.extend(current.problems)
+    written = current.editor.date
+    if written is not None and written != issue_date:
         add(
-            current.header_lines.get("date"),
+            current.editor.header_lines.get("date"),
             f"date {written} differs from the issue folder {issue_date}; the folder's date is used",
             "warning",
         )
-    by_id: dict[str, DraftCandidate] = {}
-    for cand in current.candidates:
-        _check_candidate(cand, by_id, add)
+    by_id = current.by_id()
+    for cand_id, decision in current.editor.decisions.items():
+        if cand_id not in by_id:
+            add(
+                decision.line,
+                f"decision for {cand_id!r}, which is not a candidate of this draft; copy the id"
+                " from the list below, or run `digest draft` if you found it with"
+                " `digest candidates`",
+            )
     for story in current.stories:
-        _check_story(story, by_id, add)
+        _check_story(story, current, add)
     links: list[tuple[str, int | None]] = []
     resolver = Resolver.of(current)
     for story in current.stories:
@@ -133,47 +122,22 @@ def check_draft(
         _check_auto_story(cand, add)
         if cand.url:
             links.append((cand.url, cand.line_of("url")))
-    image = as_text(current.header.get("image"))
+    image = current.editor.header.get("image", "")
     if image and is_url(image):
-        links.append((image, current.header_lines.get("image")))
+        links.append((image, current.editor.header_lines.get("image")))
     elif image:
         _check_image_file(current, image, add)
     _check_links(links, published or {}, add)
     if not current.stories and not picked_without_story(current):
         add(
-            current.stories_line or 1,
+            current.editor.stories_line or 1,
             "the issue has no stories; write some under `stories:`"
-            " or set candidates' status to picked",
+            " or pick candidates under `decisions:`",
         )
     return out
 
 
-def _check_candidate(cand: DraftCandidate, by_id: dict[str, DraftCandidate], add: Any) -> None:
-    if not cand.id:
-        add(cand.line, "a candidate without `id`; give it one or delete the entry")
-    elif cand.id in by_id:
-        add(
-            cand.line,
-            f"candidate id {cand.id!r} appears twice (first on line "
-            f"{by_id[cand.id].line}); delete one of them",
-        )
-    else:
-        by_id[cand.id] = cand
-    if cand.status not in CANDIDATE_STATUSES:
-        near = difflib.get_close_matches(cand.status, CANDIDATE_STATUSES, n=1, cutoff=0.5)
-        choices = ", ".join(CANDIDATE_STATUSES)
-        hint = f"did you mean `{near[0]}`?" if near else f"use one of {choices}"
-        add(cand.line_of("status"), f"status {cand.status!r} of {cand.id!r} is unknown; {hint}")
-    for key, _ in cand.extra:
-        add(
-            cand.line_of(key),
-            f"unknown key `{key}` in candidate {cand.id!r}; {suggest(key, CANDIDATE_KEYS)}",
-        )
-
-
-def _check_story(story: DraftStory, by_id: Mapping[str, DraftCandidate], add: Any) -> None:
-    for key, line in story.unknown:
-        add(line, f"unknown key `{key}` in a story; {suggest(key, STORY_KEYS)}")
+def _check_story(story: DraftStory, current: DraftFile, add: Any) -> None:
     if not story.headline:
         add(story.line, "a story without a headline; add `headline:`")
     elif len(story.headline) > MAX_HEADLINE:
@@ -185,6 +149,7 @@ def _check_story(story: DraftStory, by_id: Mapping[str, DraftCandidate], add: An
         add(story.line, "a story without a body; add a one-paragraph `body:`")
     else:
         _check_words(story.body, story.line_of("body"), add)
+    by_id = current.by_id()
     for source, line in zip(story.sources, story.source_lines, strict=False):
         cand = by_id.get(source)
         if cand is None and not is_url(source):
@@ -193,7 +158,7 @@ def _check_story(story: DraftStory, by_id: Mapping[str, DraftCandidate], add: An
                 f"source {source!r} is neither a candidate id of this draft nor an"
                 " http(s) URL; copy the id from `candidates:` or paste the link",
             )
-        elif cand is not None and cand.status == "rejected":
+        elif cand is not None and current.status(cand) == "rejected":
             add(line, f"source {source!r} is a rejected candidate", "warning")
     if not story.sources:
         add(story.line, "a story without sources; add `sources: [candidate id or URL]`", "warning")
@@ -229,7 +194,7 @@ def _check_image_file(current: DraftFile, image: str, add: Any) -> None:
     target = (folder / image).resolve()
     if folder not in target.parents or not target.is_file():
         add(
-            current.header_lines.get("image"),
+            current.editor.header_lines.get("image"),
             f"image {image!r} is not a file in {current.path.parent}; add it or use a URL",
         )
 

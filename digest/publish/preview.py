@@ -30,7 +30,9 @@ from typing import Any
 import jinja2
 
 from digest.config import Config
-from digest.editorial import check, draft
+from digest.editorial import check, draft, draftfile
+from digest.editorial.issue import issue_from_draft
+from digest.editorial.schema import DraftCandidate
 from digest.errors import DigestError, DraftConflict, LockBusy
 from digest.models import Problem, Rendered
 from digest.publish.templates import templates_for
@@ -39,13 +41,28 @@ PAGE_TEMPLATE = "preview.html.j2"
 POLL_MS = 250
 RECHECK_S = 2.0
 TOKEN_HEADER = "X-Preview-Token"
-MAX_BODY = 10_000
+MAX_BODY = 1_000_000  # a status change is a few bytes; anything over this is refused unread
 
 Clock = Callable[[], datetime]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """A listed candidate as the page shows it: the program's entry and the editor's status."""
+
+    cand: DraftCandidate
+    status: str
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cand, name)
+
+
+def candidate_rows(current: draftfile.DraftFile) -> tuple[CandidateRow, ...]:
+    return tuple(CandidateRow(c, current.status(c)) for c in current.candidates)
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class PreviewState:
     text: str
     subject: str
     problems: tuple[Problem, ...]
-    candidates: tuple[draft.DraftCandidate, ...]
+    candidates: tuple[CandidateRow, ...]
     error: str | None = None  # the draft or the render failed; html/text are the last good
     render_ms: float = 0.0
 
@@ -85,8 +102,8 @@ def _build(
     *,
     now: datetime,
     last: PreviewState | None = None,
-    previous: draft.DraftFile | None = None,
-) -> tuple[PreviewState, draft.DraftFile | None]:
+    previous: draftfile.DraftFile | None = None,
+) -> tuple[PreviewState, draftfile.DraftFile | None]:
     """Parse, check and render one version of the draft (`data` is the file's bytes)."""
     from digest.publish.email import render
 
@@ -100,18 +117,16 @@ def _build(
             keep, version, f"{path}: no draft yet; run `digest draft --date {issue_date}`", started
         ), previous
     try:
-        current = draft.parse_draft(path, data.decode("utf-8"), previous=previous)
-    except UnicodeDecodeError as exc:
-        return _failed(
-            keep, version, f"{path}: is not UTF-8 text ({exc.reason})", started
-        ), previous
+        current = draftfile.parse_draft(path, draftfile.decode(path, data))
     except DigestError as exc:
         return _failed(keep, version, str(exc), started), previous
     problems = check.check_draft(
         current, config, issue_date, published=check.published_links(config, issue_date)
     )
+    rows = candidate_rows(current)
     try:
-        issue = draft.issue_from_draft(current, config, issue_date)
+        draft.refuse_if_invalid(current, "the preview")
+        issue = issue_from_draft(current, config, draft.issue_window(config, issue_date))
         rendered: Rendered = render.render_issue(issue, config, now=now)
     except DigestError as exc:
         return _failed(
@@ -120,13 +135,13 @@ def _build(
             str(exc),
             started,
             problems=tuple(problems),
-            candidates=current.candidates,
+            candidates=rows,
         ), current
     except Exception as exc:
         # A bug in a renderer must not take the editor's preview down with it.
         error = f"{path}: the email could not be rendered ({type(exc).__name__}: {exc})"
         return _failed(
-            keep, version, error, started, problems=tuple(problems), candidates=current.candidates
+            keep, version, error, started, problems=tuple(problems), candidates=rows
         ), current
     return PreviewState(
         version=version,
@@ -135,7 +150,7 @@ def _build(
         text=rendered.text,
         subject=rendered.subject,
         problems=tuple(problems),
-        candidates=current.candidates,
+        candidates=rows,
         render_ms=(time.perf_counter() - started) * 1000,
     ), current
 
@@ -147,7 +162,7 @@ def _failed(
     started: float,
     *,
     problems: tuple[Problem, ...] | None = None,
-    candidates: tuple[draft.DraftCandidate, ...] | None = None,
+    candidates: tuple[CandidateRow, ...] | None = None,
 ) -> PreviewState:
     return PreviewState(
         version=version,
@@ -175,7 +190,7 @@ class Preview:
     clock: Clock = _utc_now
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     _state: PreviewState | None = None
-    _parsed: draft.DraftFile | None = None
+    _parsed: draftfile.DraftFile | None = None
     _signature: tuple[int, int, int] | None = None
     _read_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -222,7 +237,9 @@ class Preview:
         state = self.state()
         if self._page is None:
             self._page = _environment(self.config.project_dir).get_template(PAGE_TEMPLATE)
-        counts = draft.status_counts(state.candidates)
+        counts = {s: 0 for s in ("new", "picked", "held", "rejected")}
+        for row in state.candidates:
+            counts[row.status] = counts.get(row.status, 0) + 1
         errors = sum(1 for p in state.problems if p.severity == "error")
         return self._page.render(
             state=state,
@@ -278,8 +295,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not secrets.compare_digest(self.headers.get(TOKEN_HEADER, ""), preview.token):
             self._json(HTTPStatus.FORBIDDEN, {"error": "reload the preview page and try again"})
             return
+        if not self._body_acceptable():
+            return
         try:
-            length = min(int(self.headers.get("Content-Length", "0")), MAX_BODY)
+            length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
             candidate_id, status = str(body["id"]), str(body["status"])
         except (ValueError, KeyError, TypeError):
@@ -294,6 +313,28 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             return
         self._json(HTTPStatus.OK, {"version": state.version, "status": status})
+
+    def _body_acceptable(self) -> bool:
+        """Refuse, unread, a body without a length, with a bad one or over MAX_BODY; the
+        connection is closed so the rest of it is never read either."""
+        raw = self.headers.get("Content-Length")
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        try:
+            length = int(raw) if raw is not None else -1
+        except ValueError:
+            length = -1
+        if chunked or length < 0:
+            self.close_connection = True
+            self._json(HTTPStatus.LENGTH_REQUIRED, {"error": "send a Content-Length"})
+            return False
+        if length > MAX_BODY:
+            self.close_connection = True
+            self._json(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                {"error": f"request body over {MAX_BODY} bytes"},
+            )
+            return False
+        return True
 
     def _local_host(self) -> bool:
         # A page on another site can point a name at 127.0.0.1; refuse unknown Host headers.
@@ -313,6 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         # The page may reload (and drop this connection) as soon as the draft changes.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -329,7 +372,8 @@ class PreviewHTTPServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}/"
 
 
 def make_server(

@@ -54,6 +54,7 @@ def _candidate(cluster: Sequence[Evidence], rules: Rules) -> Candidate:
         summary=item.summary,
         lang=item.lang,
         also=outlets,
+        dated=item.dated,
     )
 
 
