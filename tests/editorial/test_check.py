@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_draft import ISSUE, NOW, cand, make_config, refresh
+from support.drafts import ISSUE, NOW, cand, make_config, refresh
 
 from digest.config import Config
-from digest.editorial import check, draft
+from digest.editorial import check, draft, draftfile
+from digest.errors import DraftInvalid
 
 LONG = (
     "Japan and the United States agree to expand joint production of air defense "
@@ -26,10 +27,10 @@ def config(tmp_path: Path) -> Config:
 
 
 def _write_editor_part(config: Config, text: str) -> Path:
+    """Replace the editor's part of the draft, keeping the program's."""
     path = draft.draft_path(config, ISSUE)
-    head, block, tail = draft.split_draft(path.read_text(encoding="utf-8"))
-    status = head[: head.index("\n", head.index(draft.STATUS_END)) + 1]
-    path.write_text(status + text + block + tail, encoding="utf-8")
+    _, program = draftfile.split(path.read_text(encoding="utf-8"))
+    path.write_text(text + program, encoding="utf-8")
     return path
 
 
@@ -57,7 +58,7 @@ def test_every_kind_of_problem_is_listed_with_its_line(config: Config) -> None:
     path = _write_editor_part(
         config,
         f"""\
-title: Vol 4.22
+date: 2026-11-15
 preheder: typo here
 stories:
   - headline: {LONG}
@@ -73,9 +74,9 @@ stories:
 """,
     )
     problems = check.check_project(config, ISSUE)
-    at = _line_of(path, "title: Vol 4.22") - 1  # lines below count from the title
+    at = _line_of(path, "date: 2026-11-15") - 1  # lines below count from the date
     assert _found(problems, path, "unknown key `preheder`") == [
-        (at + 2, "error", "unknown key `preheder`; did you mean `preheader`?")
+        (at + 2, "error", "unknown key `preheder` in the draft; did you mean `preheader`?")
     ]
     assert _found(problems, path, "headline is")[0][:2] == (at + 4, "error")
     assert _found(problems, path, "not-a-candidate")[0][:2] == (at + 6, "error")
@@ -100,37 +101,40 @@ def test_an_issue_without_stories_is_an_error(config: Config) -> None:
         (
             _line_of(path, "stories: []"),
             "the issue has no stories; write some under `stories:`"
-            " or set candidates' status to picked",
+            " or pick candidates under `decisions:`",
         )
     ]
     draft.set_status(config, ISSUE, {"c0001": "picked"}, now=NOW)
     assert check.check_project(config, ISSUE) == []
 
 
-def test_candidate_problems(config: Config) -> None:
+def test_decision_problems(config: Config) -> None:
     refresh(config, [cand(1), cand(2)])
-    path = draft.draft_path(config, ISSUE)
-    text = path.read_text(encoding="utf-8")
-    text = text.replace("  - id: c0002\n    status: new\n", "  - id: c0002\n    status: piked\n")
-    text = text.replace("  - id: c0001\n", "  - id: c0001\n    notes: call them\n")
-    path.write_text(text, encoding="utf-8")
-    problems = check.check_project(config, ISSUE)
-    messages = {p.message: p.line for p in problems}
-    assert messages["status 'piked' of 'c0002' is unknown; did you mean `picked`?"] == _line_of(
-        path, "status: piked"
+    _write_editor_part(
+        config,
+        "date: 2026-11-15\n"
+        "stauts: picked\n"
+        "decisions:\n"
+        "  c0002: piked\n"
+        "  c0001: picked\n"
+        "  c0001: held\n"
+        "  c9999: picked\n",
     )
-    assert messages[next(m for m in messages if "unknown key `notes`" in m)] == _line_of(
-        path, "notes: call them"
-    )
+    messages = {p.message: p.line for p in check.check_project(config, ISSUE)}
+    assert messages["decision 'piked' for 'c0002' is unknown; did you mean `picked`?"] == 4
+    assert messages[next(m for m in messages if "unknown key `stauts`" in m)] == 2
+    assert messages[next(m for m in messages if "decided twice (first on line 5)" in m)] == 6
+    assert messages[next(m for m in messages if "'c9999', which is not a candidate" in m)] == 7
 
 
 def test_a_broken_draft_is_one_problem_with_line_and_column(config: Config) -> None:
     path = draft.draft_path(config, ISSUE)
     path.parent.mkdir(parents=True)
-    path.write_text("title: ok\nstories:\n  - headline: a: b\n", encoding="utf-8")
+    path.write_text("intro: ok\nstories:\n  - headline: a: b\n", encoding="utf-8")
     problems = check.check_project(config, ISSUE)
     assert len(problems) == 1
-    assert problems[0].line == 3 and problems[0].message.startswith("column 16: ")
+    assert problems[0].line == 3
+    assert problems[0].message.startswith("is not valid YAML (column 16): ")
 
 
 def test_without_a_date_every_unpublished_draft_is_checked(config: Config) -> None:
@@ -192,32 +196,40 @@ def test_draft_command_reports_a_broken_draft_in_one_line(config: Config) -> Non
 
     path = draft.draft_path(config, ISSUE)
     path.parent.mkdir(parents=True)
-    broken = "title: ok\nintro: 'unclosed\n"
+    broken = "image: ok\nintro: 'unclosed\n"
     path.write_text(broken, encoding="utf-8")
     result = CliRunner().invoke(
         main, ["draft", "--project", str(config.project_dir), "--date", ISSUE.isoformat()]
     )
-    assert result.exit_code == 1
-    assert f"{path}:2:8: does not parse" in result.output
+    assert result.exit_code == 2
+    assert f"{path}:3: error: is not valid YAML" in result.output
     assert "Traceback" not in result.output
     assert path.read_text(encoding="utf-8") == broken
 
 
-def test_sources_written_without_brackets_are_each_a_source(config: Config) -> None:
+def test_sources_must_be_a_list(config: Config) -> None:
     refresh(config, [cand(1), cand(2)])
     path = _write_editor_part(
         config,
         f"""\
-title: Vol 4.22
+date: 2026-11-15
 stories:
   - headline: Two outlets, one story
     body: {WORDS_60}
     sources: c0001, c0002
 """,
     )
-    assert _found(check.check_project(config, ISSUE), path, "source") == []
-    issue = draft.load_issue(config, ISSUE)
-    assert [link.url for link in issue.stories[0].sources] == [
-        "https://news.example.com/1",
-        "https://news.example.com/2",
+    assert _found(check.check_project(config, ISSUE), path, "must be a list") == [
+        (5, "error", "`sources` must be a list, e.g. `sources: [first, second]`")
     ]
+
+
+def test_a_mapping_where_a_headline_belongs_is_an_error_not_a_story(config: Config) -> None:
+    refresh(config, [cand(1)])
+    _write_editor_part(
+        config, "stories:\n  - headline: {text: nested}\n    body: b\n    sources: [c0001]\n"
+    )
+    found = [p for p in check.check_project(config, ISSUE) if "must be text" in p.message]
+    assert [(p.line, p.severity) for p in found] == [(2, "error")]
+    with pytest.raises(DraftInvalid):
+        draft.load_issue(config, ISSUE)

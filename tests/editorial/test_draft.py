@@ -1,77 +1,26 @@
-"""The editor's draft: each side writes its own part, proven on real files in a temporary project."""
+"""The editor's draft: each side writes its own part, proven on real files."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from support.drafts import DECISIONS, ISSUE, NOW, cand, make_config, refresh
 
 from digest._util.fs import exclusive_lock
 from digest.config import Config, load_config
 from digest.editorial import draft, draftfile
 from digest.editorial.merge import from_candidate, merge_candidates
 from digest.errors import DraftConflict, DraftError, DraftInvalid, LockBusy
-from digest.models import Candidate, FeedHealth, Outlet, Selection
-
-NOW = datetime(2026, 11, 14, 12, 0, tzinfo=UTC)
-DECISIONS = "decisions:          # candidate id: picked, held or rejected; one a line"
-ISSUE = date(2026, 11, 15)
-
-FEEDS_YAML = """\
-digest:
-  first_year: 2022
-cadence:
-  days: [1, 15]
-  window_days: 14
-  timezone: America/New_York
-feeds:
-  - name: Kyodo News
-    url: https://english.kyodonews.net/rss/all.xml
-"""
-
-
-def make_config(project_dir: Path, extra: str = "") -> Config:
-    """A small real project: feeds.yaml in a temporary folder (shared by the draft tests)."""
-    (project_dir / "feeds.yaml").write_text(FEEDS_YAML + extra, encoding="utf-8")
-    return load_config(project_dir)
+from digest.models import Outlet, Selection
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path)
-
-
-def cand(n: int, score: float = 10.0, **changes: object) -> Candidate:
-    values: dict[str, object] = {
-        "id": f"c{n:04d}",
-        "title": f"Japan and US hold talks on alliance matter {n}",
-        "url": f"https://news.example.com/{n}",
-        "source": "Kyodo News",
-        "published": datetime(2026, 11, 10, 3, 30, tzinfo=UTC) + timedelta(minutes=n),
-        "score": score,
-        "why": ("alliance phrase in title: alliance (+3.0)",),
-        "section": "Security",
-        "summary": f"Officials met in Tokyo to discuss matter {n}.",
-        "also": (Outlet("NHK World", f"https://nhk.example.jp/{n}"),),
-    }
-    values.update(changes)
-    return Candidate(**values)  # type: ignore[arg-type]
-
-
-def refresh(
-    config: Config,
-    candidates: Sequence[Candidate] | Selection,
-    *,
-    issue: date = ISSUE,
-    health: Sequence[FeedHealth] = (),
-    now: datetime = NOW,
-) -> draft.DraftSummary:
-    window = draft.issue_window(config, issue)
-    return draft.refresh_draft(config, window, candidates, health=health, now=now)
 
 
 def path_of(config: Config, issue: date = ISSUE) -> Path:
@@ -141,7 +90,7 @@ def test_near_misses_are_listed_with_their_reasons(config: Config) -> None:
 
 def test_a_refresh_copies_the_editors_part_byte_for_byte(config: Config) -> None:
     refresh(config, [cand(1), cand(2)])
-    edit(config, "intro: \"\"", "intro: 'A busy fortnight.'   # my note\n# another note")
+    edit(config, 'intro: ""', "intro: 'A busy fortnight.'   # my note\n# another note")
     edit(config, DECISIONS, DECISIONS + "\n  c0001: picked   # strong")
     before = editor_part(config)
     refresh(config, [cand(1), cand(2), cand(3)], now=NOW + timedelta(hours=3))
@@ -199,7 +148,9 @@ def test_writes_keep_the_previous_version_as_backup(config: Config) -> None:
     assert (path_of(config).parent / "draft.yaml.bak").read_bytes() == first
 
 
-def test_a_save_during_the_run_is_detected_and_kept(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_save_during_the_run_is_detected_and_kept(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     refresh(config, [cand(1)])
     path = path_of(config)
     real = draft.program_text
@@ -250,7 +201,7 @@ def test_two_processes_refreshing_at_once_lose_nothing(config: Config) -> None:
 
 def test_an_edit_in_the_programs_part_is_refused_and_kept(config: Config) -> None:
     refresh(config, [cand(1)])
-    text = edit(config, '    score: 10\n', '    score: 10\n    stauts: picked\n')
+    text = edit(config, "    score: 10\n", "    score: 10\n    stauts: picked\n")
     with pytest.raises(DraftInvalid) as caught:
         refresh(config, [cand(1), cand(2)])
     assert path_of(config).read_text(encoding="utf-8") == text

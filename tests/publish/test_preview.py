@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_draft import ISSUE, NOW, cand, make_config, refresh
+from support.drafts import ISSUE, NOW, cand, make_config, refresh
 
 from digest.config import Config
 from digest.editorial import draft
@@ -106,10 +106,52 @@ def test_status_buttons_need_the_page_token_and_write_the_draft(
     code, data = post_status(server, "c0001", "picked", server.preview.token)
     assert code == 200 and data["status"] == "picked"
     current = draft.read_draft(draft.draft_path(project, ISSUE))
-    assert current.by_id()["c0001"].status == "picked"
-    assert data["version"] == preview.content_version(current.text.encode("utf-8"))
+    assert current.status(current.by_id()["c0001"]) == "picked"
+    assert data["version"] == preview.content_version(current.path.read_bytes())
     code, data = post_status(server, "c0001", "maybe", server.preview.token)
     assert code == 400 and "unknown status" in data["error"]
+
+
+def test_a_request_body_over_the_cap_or_without_a_length_is_refused_unread(
+    server: preview.PreviewHTTPServer,
+) -> None:
+    host, port = server.server_address[:2]
+    headers = {preview.TOKEN_HEADER: server.preview.token}
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        # Announce 400 MB and send only the start: the answer comes at once, unread.
+        conn.putrequest("POST", "/status")
+        conn.putheader("Content-Length", str(400_000_000))
+        conn.putheader(preview.TOKEN_HEADER, server.preview.token)
+        conn.endheaders(b"{" + b" " * 1000)
+        response = conn.getresponse()
+        assert response.status == 413
+        assert response.getheader("Connection") == "close"
+    finally:
+        conn.close()
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.putrequest("POST", "/status")
+        conn.putheader("Transfer-Encoding", "chunked")
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        assert conn.getresponse().status == 411
+    finally:
+        conn.close()
+
+
+def test_preview_refuses_a_port_out_of_range_in_one_line(project: Config) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    result = CliRunner().invoke(
+        main, ["preview", "--project", str(project.project_dir), "--port", "99999"]
+    )
+    assert result.exit_code == 2
+    assert "99999 is not in the range 1<=x<=65535" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_requests_for_another_host_name_are_refused(server: preview.PreviewHTTPServer) -> None:
@@ -168,7 +210,8 @@ def test_the_page_follows_saves_and_buttons(
         row = page.locator('tr[data-id="c0003"]')
         row.get_by_role("button", name="Pick").click()
         page.locator('tr[data-id="c0003"] .status.picked').wait_for(timeout=5000)
-        assert draft.read_draft(path).by_id()["c0003"].status == "picked"
+        current = draft.read_draft(path)
+        assert current.status(current.by_id()["c0003"]) == "picked"
         # The picked candidate became a story of its own in the rendered email.
         visible(desktop, "Japan and US hold talks on alliance matter 3")
         page.screenshot(path=str(artifacts_dir / "preview-after-buttons.png"))
