@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from digest.config import Config, load_config, read_config
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, DraftError
 from digest.paths import CONFIG_NAME, find_project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,10 +35,11 @@ class DigestGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DigestError as exc:
-            # file:line: error: what happened; what to do (the form `digest check` prints)
-            where = exc.location()
-            shown = f"{where}: error: {exc.message}" if where else f"error: {exc.message}"
-            click.echo(shown, err=True)
+            if isinstance(exc, DraftError) and exc.location():
+                # draft.yaml:LINE: error: what; what to do (the form `digest check` prints)
+                click.echo(f"{exc.location()}: error: {exc.message}", err=True)
+            else:
+                click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -67,8 +67,7 @@ def test_candidates_are_the_alliance_items(demo: tuple[Path, str]) -> None:
     candidates = draft_document(folder)["candidates"]
     shown = {canonical_url(c["url"]) for c in candidates}
     for candidate in candidates:
-        # `also` entries read "Outlet: URL".
-        shown |= {canonical_url(other.rsplit(": ", 1)[1]) for other in candidate.get("also") or []}
+        shown |= {canonical_url(other["url"]) for other in candidate.get("also") or []}
     alliance = {url for url, is_alliance in labels.items() if is_alliance}
     unrelated_shown = {url for url in shown if labels.get(url) is False}
     recall = len(alliance & shown) / len(alliance)
@@ -80,8 +79,9 @@ def test_the_stand_in_editor_picked_stories_that_reached_the_email(
     demo: tuple[Path, str],
 ) -> None:
     folder, _ = demo
-    candidates = draft_document(folder)["candidates"]
-    picked = [c for c in candidates if c["status"] == "picked"]
+    document = draft_document(folder)  # the whole file is one YAML document
+    decisions = document["decisions"] or {}
+    picked = [c for c in document["candidates"] if decisions.get(c["id"]) == "picked"]
     assert picked
     html = next(folder.glob("issues/*/email.html")).read_text(encoding="utf-8")
     text = next(folder.glob("issues/*/email.txt")).read_text(encoding="utf-8")

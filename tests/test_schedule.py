@@ -514,17 +514,19 @@ def test_notice_lists_counts_top_candidates_and_failing_feeds():
 
 
 def test_top_candidates_come_from_the_draft_without_rejected_ones(tmp_path):
+    from digest.editorial.draftfile import program_text
+    from digest.editorial.schema import DraftCandidate
+
+    listed = [
+        DraftCandidate(id="a", title="Low", score=3.5, source="A"),
+        DraftCandidate(id="b", title="Rejected", score=9, source="B"),
+        DraftCandidate(id="c", title="High", score=8, source="C"),
+        DraftCandidate(id="d", title="Mid", score=5.0, source="D"),
+    ]
     path = tmp_path / "draft.yaml"
     path.write_text(
-        textwrap.dedent("""\
-        title: Vol 4.23
-        stories: []
-        candidates:
-          - {id: a, status: new, title: Low, score: 3.5, source: A}
-          - {id: b, status: rejected, title: Rejected, score: 9, source: B}
-          - {id: c, status: picked, title: High, score: 8, source: C}
-          - {id: d, status: held, title: Mid, score: 5.0, source: D}
-        """),
+        "decisions:\n  b: rejected\n  c: picked\n  d: held\nstories: []\n"
+        + program_text([], listed, []),
         encoding="utf-8",
     )
     assert top_candidates(path, limit=2) == ((8.0, "High", "C"), (5.0, "Mid", "D"))
