@@ -164,7 +164,7 @@ def draft_issue_date(config: Config, now: datetime) -> date:
         draft_trigger(settings), now.astimezone(tz), timedelta(hours=settings.misfire_grace_hours)
     )
     day = (due or now).astimezone(tz).date()
-    return draft.next_issue_date(config, day)
+    return draft.due_issue_date(config, day)
 
 
 # -- the scheduler --------------------------------------------------------------------------

@@ -90,6 +90,12 @@ def next_issue_date(config: Config, today: date) -> date:
     )
 
 
+def due_issue_date(config: Config, today: date) -> date:
+    """The issue the scheduler drafts on `today`: the first unpublished cadence date on or
+    after it (an unfinished earlier draft is the editor's to finish, not the scheduler's)."""
+    return calendar.next_issue_date(config, today, published=published_dates(config))
+
+
 def issue_window(
     config: Config, issue_date: date, *, since: date | None = None, until: date | None = None
 ) -> IssueWindow:
