@@ -26,7 +26,14 @@ from digest.config import Config
 from digest.editorial import calendar
 from digest.editorial.calendar import issue_title, skipped_text, window_text
 from digest.editorial.decide import with_decision
-from digest.editorial.draftfile import DraftFile, joined, parse_draft, program_text, read_draft
+from digest.editorial.draftfile import (
+    DraftFile,
+    joined,
+    notes_of,
+    parse_draft,
+    program_text,
+    read_draft,
+)
 from digest.editorial.issue import issue_from_draft
 from digest.editorial.merge import Merged, from_candidate, merge_candidates, status_counts
 from digest.editorial.schema import DECISIONS, DraftCandidate
@@ -351,6 +358,34 @@ def set_status(
                 )
             current = _reparsed(current, with_decision(current, cand_id, status))
         write_checked(path, before, joined(current))
+
+
+def take_candidate(
+    config: Config, issue_date: date, found: Candidate, status: str, *, now: datetime
+) -> None:
+    """Decide on a candidate the draft does not list (found in the store by a search): the
+    decision goes under `decisions:` and the candidate joins the program's list."""
+    del now
+    if status not in DECISIONS:
+        raise DraftInvalid(f"unknown status {status!r}; use one of {', '.join(DECISIONS)}")
+    path = draft_path(config, issue_date)
+    refuse_if_published(config, issue_date)
+    with draft_lock(config, issue_date):
+        before = _read_bytes(path)
+        current = read_draft(path)
+        refuse_if_invalid(current, "recording the decision")
+        if current.program_edited:
+            raise DraftInvalid(
+                "the candidate section was edited by hand; move your changes above it first",
+                path=path,
+                line=current.program_line,
+            )
+        decided = _reparsed(current, with_decision(current, found.id, status))
+        listed = list(current.candidates)
+        if found.id not in current.by_id():
+            listed.append(from_candidate(found, config))
+        block = program_text(notes_of(current.program_text), listed, current.program.near_misses)
+        write_checked(path, before, joined(decided, program=block))
 
 
 def _reparsed(current: DraftFile, editor_text: str) -> DraftFile:

@@ -269,6 +269,16 @@ def _entry(cand: DraftCandidate) -> list[str]:
     return lines
 
 
+def notes_of(program: str) -> list[str]:
+    """The comment block at the top of a program's part, without the marker and the "# "."""
+    notes = []
+    for line in program.replace("\r\n", "\n").splitlines()[1:]:
+        if not line.startswith("#"):
+            break
+        notes.append(line[2:] if line.startswith("# ") else line[1:])
+    return notes
+
+
 def program_text(
     notes: Sequence[str],
     candidates: Sequence[DraftCandidate],

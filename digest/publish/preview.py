@@ -3,8 +3,11 @@
     GET  /             the page: email at 600 px and 375 px, plain text, problems, candidates
     GET  /email.html   the rendered email alone (the two frames load it)
     GET  /version      {"version": ...}: the page polls it and reloads when it changes
-    POST /status       {"id", "status"}: set a candidate's status through draft.set_status,
-                       under the same lock and conflict rules as `digest draft`
+    GET  /search?q=    {"results": [...]}: every candidate of the issue's window in the store
+                       whose title, summary or source has the text, listed in the draft or not
+    POST /status       {"id", "status"}: record the editor's decision through draft.set_status
+                       (a candidate found by the search joins the draft's list), under the
+                       same lock and conflict rules as `digest draft`
 
 The draft is re-read only when its size or mtime changes; the result is cached per content
 hash. A draft that does not parse is shown as an error above the last good render.
@@ -19,6 +22,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,13 +38,14 @@ from digest.editorial import check, draft, draftfile
 from digest.editorial.issue import issue_from_draft
 from digest.editorial.schema import DraftCandidate
 from digest.errors import DigestError, DraftConflict, LockBusy
-from digest.models import Problem, Rendered
+from digest.models import Candidate, Problem, Rendered
 from digest.publish.templates import templates_for
 
 PAGE_TEMPLATE = "preview.html.j2"
 POLL_MS = 250
 RECHECK_S = 2.0
 TOKEN_HEADER = "X-Preview-Token"
+SEARCH_LIMIT = 50
 MAX_BODY = 1_000_000  # a status change is a few bytes; anything over this is refused unread
 
 Clock = Callable[[], datetime]
@@ -255,8 +260,49 @@ class Preview:
         )
 
     def set_status(self, candidate_id: str, status: str) -> PreviewState:
-        draft.set_status(self.config, self.issue_date, {candidate_id: status}, now=self.clock())
+        listed = {row.id for row in self.state().candidates}
+        found = None if candidate_id in listed else self._store_candidate(candidate_id)
+        if found is not None:
+            draft.take_candidate(self.config, self.issue_date, found, status, now=self.clock())
+        else:
+            draft.set_status(self.config, self.issue_date, {candidate_id: status}, now=self.clock())
         return self.state()
+
+    def store_candidates(self) -> list[Candidate]:
+        """Every candidate of the issue's window, from the store, best first."""
+        from digest.ingest.store import Store, store_path
+        from digest.relevance.candidates import select_candidates
+
+        window = draft.issue_window(self.config, self.issue_date)
+        with Store.open(store_path(self.config)) as store:
+            items = store.items_between(window.start, window.end)
+        return list(select_candidates(items, self.config.rules, now=self.clock()))
+
+    def _store_candidate(self, candidate_id: str) -> Candidate | None:
+        return next((c for c in self.store_candidates() if c.id == candidate_id), None)
+
+    def search(self, text: str) -> list[dict[str, Any]]:
+        """The store's candidates whose title, summary or source has `text` (at most 50)."""
+        needle = text.strip().casefold()
+        if not needle:
+            return []
+        status = {row.id: row.status for row in self.state().candidates}
+        found = [
+            c
+            for c in self.store_candidates()
+            if needle in f"{c.title}\n{c.summary}\n{c.source}".casefold()
+        ]
+        return [
+            {
+                "id": c.id,
+                "title": c.title,
+                "url": c.url,
+                "source": c.source,
+                "score": c.score,
+                "status": status.get(c.id),
+            }
+            for c in found[:SEARCH_LIMIT]
+        ]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -280,6 +326,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", html)
             elif route == "/version":
                 self._json(HTTPStatus.OK, {"version": preview.state().version})
+            elif route == "/search":
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                text = (query.get("q") or [""])[0][:200]
+                self._json(HTTPStatus.OK, {"results": preview.search(text)})
             else:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {route}"})
         except DigestError as exc:

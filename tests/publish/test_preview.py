@@ -6,6 +6,7 @@ import http.client
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,66 @@ def test_a_busy_port_is_one_clear_error(server: preview.PreviewHTTPServer, proje
     port = server.server_address[1]
     with pytest.raises(DigestError, match=f"--port {port + 1}"):
         preview.serve_preview(project, ISSUE, port=port)
+
+
+def test_search_finds_an_unlisted_candidate_and_its_button_takes_it(tmp_path: Path) -> None:
+    import re
+
+    from digest import pipeline
+    from digest.config import load_config
+    from digest.ingest.store import Store, store_path
+    from digest.models import Item
+    from digest.paths import default_config
+
+    text = default_config().read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^  max_candidates: \d+", "  max_candidates: 1", text)
+    (tmp_path / "feeds.yaml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path)
+    when = datetime(2026, 11, 10, 3, tzinfo=UTC)
+    stories = [
+        (
+            "US-Japan alliance: Hegseth and Nakatani agree on missile co-production",
+            "The two defense chiefs signed a plan to build interceptors together.",
+        ),
+        (
+            "US-Japan alliance: Okinawa base relocation talks resume in Tokyo",
+            "Negotiators returned to the Futenma question after a year-long pause.",
+        ),
+    ]
+    items = [
+        Item(
+            id=f"i{n}",
+            feed="Kyodo News",
+            url=f"https://news.example.com/{n}",
+            title=title,
+            summary=summary,
+            published=when + timedelta(hours=n),
+            lang="en",
+            kind="wire",
+        )
+        for n, (title, summary) in enumerate(stories)
+    ]
+    with Store.open(store_path(config)) as store:
+        store.upsert_items(items, when)
+    pipeline.run_draft(config, ISSUE, now=NOW)
+    assert len(draft.read_draft(draft.draft_path(config, ISSUE)).candidates) == 1
+    running = preview.start_in_thread(config, ISSUE, clock=lambda: NOW)
+    try:
+        code, body = request(running, "GET", "/search?q=us-japan%20alliance")
+        results = json.loads(body)["results"]
+        assert code == 200 and len(results) == 2
+        (found,) = [r for r in results if r["status"] is None]  # the one the draft left out
+        listed = {c.id for c in draft.read_draft(draft.draft_path(config, ISSUE)).candidates}
+        assert found["id"] not in listed
+        code, body = request(running, "GET", "/search?q=futenma")
+        okinawa = [r["id"] for r in results if "Okinawa" in r["title"]]
+        assert [r["id"] for r in json.loads(body)["results"]] == okinawa
+        code, data = post_status(running, found["id"], "picked", running.preview.token)
+        assert code == 200, data
+    finally:
+        running.shutdown()
+        running.server_close()
+    current = draft.read_draft(draft.draft_path(config, ISSUE))
+    taken = current.by_id()[found["id"]]
+    assert current.status(taken) == "picked" and not current.program_edited
+    assert not current.errors
