@@ -267,17 +267,17 @@ def check(project: Path | None, issue_date: datetime | None) -> None:
         digest check --date 2026-12-01
     """
     config, problems = read_config(_project(project) / CONFIG_NAME)
-    if config is not None:
-        from digest.editorial import check
+    from digest.editorial import check
 
+    if config is not None:
         problems += check.check_project(config, _as_date(issue_date))
     for problem in problems:
         click.echo(str(problem))
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
-    if config is None:
-        sys.exit(2)
+    if config is None or (errors and check.unusable(config, _as_date(issue_date))):
+        sys.exit(2)  # a file the program cannot use, as every other command says
     if errors:
         sys.exit(1)
 

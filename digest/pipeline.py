@@ -60,7 +60,7 @@ def run_candidates(
     window = draft.issue_window(config, issue_date)
     with Store.open(store_path(config)) as store:
         items = store.items_between(window.start, window.end)
-    found = select_candidates(items, config.rules, now=now)
+    found = draft.as_selection(select_candidates(items, config.rules, now=now)).candidates
     listed = draft.listed_statuses(config, issue_date)
     needle = (search or "").casefold()
     return [

@@ -215,14 +215,27 @@ def _check_links(
             add(line, f"link {url} was already published in the issue of {published[key]}")
 
 
+def _checked_days(config: Config, issue_date: date | None) -> list[date]:
+    if issue_date is not None:
+        return [issue_date]
+    return [d for d in draft_dates(config) if not (issue_dir(config, d) / PUBLISHED_NAME).exists()]
+
+
+def unusable(config: Config, issue_date: date | None = None) -> bool:
+    """Whether a checked draft cannot be used at all: refused text or a schema error (what
+    every other command stops on, with exit status 2)."""
+    for day in _checked_days(config, issue_date):
+        try:
+            if read_draft(draft_path(config, day)).errors:
+                return True
+        except DraftError:
+            return True
+    return False
+
+
 def check_project(config: Config, issue_date: date | None = None) -> list[Problem]:
     """Every problem of the draft of `issue_date`, or of every draft not yet published."""
-    if issue_date is not None:
-        days = [issue_date]
-    else:
-        days = [
-            d for d in draft_dates(config) if not (issue_dir(config, d) / PUBLISHED_NAME).exists()
-        ]
+    days = _checked_days(config, issue_date)
     problems: list[Problem] = []
     for day in days:
         path = draft_path(config, day)

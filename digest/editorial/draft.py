@@ -268,7 +268,8 @@ def held_from_previous(config: Config, issue_date: date) -> tuple[list[DraftCand
     return held, []
 
 
-def _selection(found: Selection | Sequence[Candidate]) -> Selection:
+def as_selection(found: Selection | Sequence[Candidate]) -> Selection:
+    """Relevance's answer as a Selection (a plain list of candidates has no near misses)."""
     return found if isinstance(found, Selection) else Selection(candidates=tuple(found))
 
 
@@ -281,7 +282,7 @@ def refresh_draft(
     now: datetime,
 ) -> DraftSummary:
     """Create the draft of `window.date`, or rewrite its program part; the editor's stays."""
-    selection = _selection(found)
+    selection = as_selection(found)
     path = draft_path(config, window.date)
     refuse_if_published(config, window.date)
     with draft_lock(config, window.date):

@@ -118,6 +118,22 @@ def suggest(key: str, valid: Sequence[str]) -> str:
     return f"did you mean `{near[0]}`?" if near else f"valid keys: {', '.join(valid)}"
 
 
+# Keys of the one-part drafts written before the editor's and the program's parts split.
+_OLD_LAYOUT = {
+    "candidates": "the candidate list is now the program's, below the `# ==== digest:"
+    " candidates` line: write each decision as `ID: picked` under `decisions:`, delete this"
+    " list and run `digest draft`",
+    "title": "the title comes from feeds.yaml (`digest.title`, `first_year`,"
+    " `first_number`); delete this line",
+    "window": "the window is computed and shown below the marker line; delete this line",
+}
+
+
+def _advice(name: str, valid: Sequence[str]) -> str:
+    old = _OLD_LAYOUT.get(name) if "decisions" in valid else None
+    return old or suggest(name, valid)
+
+
 def _kind(node: Node) -> str:
     return {"map": "a mapping", "seq": "a list"}.get(node.kind, "text")
 
@@ -140,7 +156,7 @@ def _pairs(node: Node, where: str, valid: Sequence[str], report: Report) -> dict
             continue
         first_line[name] = key.line
         if name not in valid:
-            report(key.line, f"unknown key `{name}` in {where}; {suggest(name, valid)}")
+            report(key.line, f"unknown key `{name}` in {where}; {_advice(name, valid)}")
             continue
         out[name] = value
     return out

@@ -276,7 +276,8 @@ class Preview:
         window = draft.issue_window(self.config, self.issue_date)
         with Store.open(store_path(self.config)) as store:
             items = store.items_between(window.start, window.end)
-        return list(select_candidates(items, self.config.rules, now=self.clock()))
+        found = select_candidates(items, self.config.rules, now=self.clock())
+        return list(draft.as_selection(found).candidates)
 
     def _store_candidate(self, candidate_id: str) -> Candidate | None:
         return next((c for c in self.store_candidates() if c.id == candidate_id), None)

@@ -108,8 +108,9 @@ def test_every_kind_of_bad_draft_is_reported_and_left_as_it_was(config: Config, 
         assert code in (1, 2), (command, output)
         if needle is not None:
             assert f"{path}:{_line_of(bad.decode(), needle)}" in output, (command, output)
-    code, output = results["draft"]
-    assert code == 2 and f"{path}:" in output and ": error: " in output
+    for command in ("draft", "check"):
+        code, output = results[command]
+        assert code == 2 and f"{path}:" in output and ": error: " in output, command
     assert path.read_bytes() == bad
 
 
