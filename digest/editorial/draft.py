@@ -181,9 +181,12 @@ def refuse_if_published(config: Config, issue_date: date) -> None:
 
 def new_editor_part(config: Config, window: IssueWindow) -> str:
     """The editor's part of a brand-new draft: keys with help, no decisions, no stories."""
+    skipped = skipped_text(window)
+    note = f"# Note: {skipped}.\n" if skipped else ""
     return f"""\
 # Editor's draft of {issue_title(config, window)} ({window.date}).
-# Everything above the line `{"# ==== digest: candidates"}` is yours: `digest draft` never
+# News window: {window_text(config, window)}.
+{note}# Everything above the line `{"# ==== digest: candidates"}` is yours: `digest draft` never
 # changes it. Decide on candidates (listed below that line) under `decisions:`, one
 # `id: picked|held|rejected` a line (the preview's buttons add them too); held ones move on
 # to the next issue. Check with `digest check`; preview with `digest preview`.

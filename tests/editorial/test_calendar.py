@@ -11,7 +11,7 @@ import pytest
 from support.drafts import FEEDS_YAML, cand, make_config, refresh
 
 from digest.config import Config, load_config
-from digest.editorial import calendar, draft
+from digest.editorial import calendar, draft, draftfile
 from digest.errors import ConfigError, UsageError
 
 
@@ -136,4 +136,6 @@ def test_drafts_on_disk_make_the_sequence(config: Config) -> None:
     assert w.number == 1  # nothing published yet
     refresh(config, [cand(2)], issue=date(2026, 12, 15), now=datetime(2026, 12, 14, tzinfo=UTC))
     text = draft.draft_path(config, date(2026, 12, 15)).read_text(encoding="utf-8")
-    assert "no issue for 2026-12-01" in text
+    editor, program = draftfile.split(text)
+    assert "no issue for 2026-12-01" in editor.splitlines()[2]  # the header says so
+    assert "no issue for 2026-12-01" in program
