@@ -27,6 +27,7 @@ from digest.editorial import calendar
 from digest.editorial.calendar import issue_title, skipped_text, window_text
 from digest.editorial.decide import with_decision
 from digest.editorial.draftfile import (
+    BEGIN,
     DraftFile,
     joined,
     notes_of,
@@ -186,7 +187,7 @@ def new_editor_part(config: Config, window: IssueWindow) -> str:
     return f"""\
 # Editor's draft of {issue_title(config, window)} ({window.date}).
 # News window: {window_text(config, window)}.
-{note}# Everything above the line `{"# ==== digest: candidates"}` is yours: `digest draft` never
+{note}# Everything above the line `{BEGIN}` is yours: `digest draft` never
 # changes it. Decide on candidates (listed below that line) under `decisions:`, one
 # `id: picked|held|rejected` a line (the preview's buttons add them too); held ones move on
 # to the next issue. Check with `digest check`; preview with `digest preview`.
