@@ -88,6 +88,16 @@ def _optional_positive(value: int | None) -> str | None:
     return None if value is None or value > 0 else "must be greater than 0"
 
 
+def _date_format(value: str) -> str | None:
+    fields = {"month": "May", "mon": "May", "day": 1, "month_number": 5, "year": 2026}
+    try:
+        value.format_map(fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        names = "{month}, {mon}, {day}, {month_number} and {year}"
+        return f"bad date format ({exc}); use {names}"
+    return None
+
+
 def _title_pattern(value: str) -> str | None:
     try:
         value.format(volume=1, number=1)
@@ -116,6 +126,12 @@ class Identity:
     list_id: str = "US-Japan Alliance Digest <alliance-digest.spfusa.org>"
     postal_address: str = "1819 L Street NW, Suite 300, Washington, DC 20036, USA"
     unsubscribe_url: str = ""
+    # One date style for the email, the PDF, the archive and its search: {month} (name),
+    # {mon} (abbreviated), {day}, {month_number} and {year}; a Japanese digest uses 年月日.
+    date_format: str = _checked("{month} {day}, {year}", _date_format)
+    subscribe_url: str = _checked("", _optional_http_url)  # empty: the archive's front page
+    # The footer's "why you are getting this" line; {organisation} and {program} are filled.
+    why: str = "You are receiving this because you subscribed to the {program} digest."
 
 
 @dataclass(frozen=True)
@@ -239,6 +255,7 @@ class SiteSettings:
     base_url: str = _checked("https://spfusa.org/alliance-digest/", _http_url)
     title: str = "US-Japan Alliance Digest"
     feed_entries: int = _checked(50, _positive)  # newest issues carried in feed.xml
+    pdf_paper: Literal["letter", "a4"] = "letter"  # the PDF of each issue
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,10 @@ class Issue:
     image_credit: str = ""
     published_at: datetime | None = None
     corrections: tuple[tuple[str, str], ...] = ()
+    # "standard": a heading, paragraphs and a Sources line per story; "digest": the
+    # headline list, then one paragraph per story naming its outlets (the printed digest).
+    layout: str = "standard"
+    headlines_label: str = ""  # the label above the headline list; empty: the default
 
 
 @dataclass(frozen=True)
