@@ -144,6 +144,7 @@ def _check_story(story: DraftStory, current: DraftFile, add: Any) -> None:
         add(
             story.line_of("headline"),
             f"headline is {len(story.headline)} characters; keep it to {MAX_HEADLINE} or fewer",
+            "warning",  # the printed digest has run 91-character headlines
         )
     if not story.body:
         add(story.line, "a story without a body; add a one-paragraph `body:`")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from urllib.parse import urlsplit
 
 from digest._util.urls import host_name
@@ -20,6 +21,7 @@ from digest.editorial.calendar import issue_title
 from digest.editorial.draftfile import DraftFile
 from digest.editorial.merge import link_key
 from digest.editorial.schema import DraftCandidate
+from digest.errors import DraftError
 from digest.models import Issue, IssueStory, IssueWindow, SourceLink
 
 
@@ -136,4 +138,27 @@ def issue_from_draft(current: DraftFile, config: Config, window: IssueWindow) ->
         image=header.get("image") or None,
         image_alt=header.get("image_alt", ""),
         image_credit=header.get("image_credit", ""),
+        published_at=_published_at(current, config),
+        layout=header.get("layout") or "standard",
+        headlines_label=header.get("headlines_label", ""),
     )
+
+
+def _published_at(current: DraftFile, config: Config) -> datetime | None:
+    """`published:` of an issue imported from an earlier series (a date, or date and time)."""
+    text = current.editor.header.get("published", "").strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise DraftError(
+            f"published: {text!r} is not a date; write the issue's own date as YYYY-MM-DD",
+            path=current.path,
+            line=current.editor.header_lines.get("published"),
+        ) from exc
+    if parsed.tzinfo is None:  # a bare date: the morning of that day where the editor is
+        parsed = datetime.combine(parsed.date(), time(9), tzinfo=config.tz)
+        if "T" in text or " " in text:
+            parsed = datetime.fromisoformat(text).replace(tzinfo=config.tz)
+    return parsed

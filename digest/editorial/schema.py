@@ -18,7 +18,16 @@ from datetime import date
 from digest.editorial.located import Node
 from digest.models import Outlet
 
-HEADER_TEXT_KEYS = ("image", "image_alt", "image_credit", "preheader", "intro")
+HEADER_TEXT_KEYS = (
+    "image",
+    "image_alt",
+    "image_credit",
+    "preheader",
+    "intro",
+    "layout",  # "standard" or "digest" (the printed digest's one paragraph per story)
+    "headlines_label",  # the label above the headline list, e.g. "Summit Headlines:"
+    "published",  # an issue imported from an earlier series: its own publication date
+)
 EDITOR_KEYS = ("date", *HEADER_TEXT_KEYS, "decisions", "stories")
 STORY_KEYS = ("headline", "body", "sources", "section")
 DECISIONS = ("picked", "held", "rejected", "new")
