@@ -20,6 +20,7 @@ import logging
 from typing import Literal
 
 import jinja2
+from markupsafe import Markup
 
 from digest.config import Config
 from digest.errors import RenderError
@@ -48,9 +49,7 @@ def pdf_html(view: EmailView, image: LeadImage | None, paper: Paper, templates: 
     if image is not None and image.width:
         uri = f"data:image/{image.subtype};base64," + base64.b64encode(image.data).decode()
     try:
-        return template.render(
-            v=view, image=uri, paper=paper, css=jinja2.utils.markupsafe.Markup(css)
-        )
+        return template.render(v=view, image=uri, paper=paper, css=Markup(css))
     except jinja2.TemplateError as exc:
         raise RenderError(f"{PDF_TEMPLATE}: {exc}", path=templates.path(PDF_TEMPLATE)) from exc
 
