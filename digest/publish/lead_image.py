@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 MAX_WIDTH = 1200
 JPEG_QUALITY = 82
+SMALL_BYTES = 300_000  # an image this small and narrow enough is sent as the editor gave it
 # The Content-ID of the image inside the message; the HTML refers to it as cid:LEAD_CID.
 LEAD_CID = "lead-image@alliance-digest"
 
@@ -76,32 +77,28 @@ def _load(path: Path, mtime_ns: int, size: int) -> LeadImage:
 
 
 def _fitted(image: Image.Image, raw: bytes, fmt: str, name: str) -> LeadImage:
+    # The format is kept (so the file name the archive and the email use never changes);
+    # only a wide or heavy JPEG or PNG is resized and re-encoded, and only if that helps.
     width, height = image.size
-    original_width = width
-    if width <= MAX_WIDTH and fmt in ("jpeg", "png") and len(raw) <= 400_000:
-        return LeadImage(name, raw, fmt, width, height)  # already fit: keep the editor's bytes
-    if width > MAX_WIDTH:
+    if fmt not in ("jpeg", "png") or (width <= MAX_WIDTH and len(raw) <= SMALL_BYTES):
+        return LeadImage(name, raw, fmt or "octet-stream", width, height)
+    resized = width > MAX_WIDTH
+    if resized:
         height = max(1, round(height * MAX_WIDTH / width))
         width = MAX_WIDTH
         image = image.resize((width, height), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    if fmt == "png" and _has_alpha(image):
+    if fmt == "png":
         image.save(out, "PNG", optimize=True)
-        subtype = "png"
+        if out.tell() > SMALL_BYTES and image.mode in ("RGB", "RGBA"):
+            # Still heavy (a photograph kept as PNG): 256 colours, dithered, is a quarter.
+            out = io.BytesIO()
+            image.quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(out, "PNG", optimize=True)
     else:
-        # Photographs (and opaque PNGs, usually screenshots of photos) are far smaller as JPEG.
         image.convert("RGB").save(
             out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True
         )
-        subtype = "jpeg"
     data = out.getvalue()
-    resized = width != original_width
-    if len(data) >= len(raw) and fmt in ("jpeg", "png") and not resized:
-        return LeadImage(name, raw, fmt, width, height)
-    stem = PurePosixPath(name).stem or "lead-image"
-    suffix = "jpg" if subtype == "jpeg" else "png"
-    return LeadImage(f"{stem}.{suffix}", data, subtype, width, height)
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+    if len(data) >= len(raw) and not resized:
+        data = raw  # re-encoding an image of the right size gained nothing
+    return LeadImage(name, data, fmt, width, height)

@@ -71,7 +71,8 @@
   // Story rows: [date, anchor, headline, section, text, sources].
   function add(shard) {
     shard.stories.forEach(function (s) {
-      rows.push({ story: s, title: shard.issues[s[0]] || s[0], headline: fold(s[2]),
+      rows.push({ story: s, title: shard.issues[s[0]] || s[0],
+                  date: (shard.dates && shard.dates[s[0]]) || s[0], headline: fold(s[2]),
                   all: fold(s[2] + "\n" + s[4] + "\n" + s[3] + "\n" + s[5]) });
     });
   }
@@ -131,11 +132,25 @@
   }
 
   // A bit of the story around the first matched word, so the reader sees why it matched.
+  // It starts and ends at a word: after a space when one is near (Japanese has none, and
+  // any character may start a Japanese snippet).
   function snippet(text, terms) {
     var first = ranges(text, terms)[0];
     var start = first ? Math.max(0, first[0] - 80) : 0;
-    var piece = text.slice(start, start + 240);
-    return (start > 0 ? "…" : "") + piece + (start + 240 < text.length ? "…" : "");
+    var end = Math.min(text.length, start + 240);
+    if (start > 0) {
+      var space = text.indexOf(" ", start - 1);
+      if (space >= 0 && space < (first ? first[0] : start + 40)) { start = space + 1; }
+      else if (/[A-Za-z0-9]/.test(text[start - 1] || "")) {
+        var back = text.lastIndexOf(" ", start);
+        if (back >= 0 && start - back < 40) { start = back + 1; }
+      }
+    }
+    if (end < text.length) {
+      var stop = text.lastIndexOf(" ", end);
+      if (stop > start + 120) { end = stop; }
+    }
+    return (start > 0 ? "…" : "") + text.slice(start, end) + (end < text.length ? "…" : "");
   }
 
   function say(text) { status.textContent = text; }
@@ -150,7 +165,7 @@
     heading.appendChild(link);
     var meta = document.createElement("p");
     meta.className = "meta";
-    meta.textContent = hit.row.title + " · " + s[0] + " · " + s[3];
+    meta.textContent = hit.row.title + " · " + hit.row.date + " · " + s[3];
     var text = document.createElement("p");
     highlight(text, snippet(s[4], terms), terms);
     // Japanese stories in an English archive (and the reverse) are marked for screen readers.

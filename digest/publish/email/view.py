@@ -272,7 +272,8 @@ def image_credit(credit: str | None, lang: str) -> str:
     """The credit line as every output prints it: "Image Source: Reuters"."""
     labels = LABELS.get(lang, LABELS["en"])
     text = clean_line(credit, MAX_NAME * 2)
-    if text and not text.lower().startswith(labels["image_source"].lower()):
+    # A credit the editor labelled ("Photo: U.S. Navy") keeps its own label.
+    if text and not re.match(r"[^\W\d][\w .]{0,24}:\s", text):
         text = f"{labels['image_source']}: {text}"
     return text
 
