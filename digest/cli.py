@@ -306,6 +306,37 @@ def render(project: Path | None, issue_date: datetime | None) -> None:
 @project_option
 @date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
 @click.option(
+    "--paper",
+    type=click.Choice(["letter", "a4"]),
+    default=None,
+    help="Paper size (default: site.pdf_paper in feeds.yaml, else letter).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the PDF (default: issues/DATE/draft.pdf).",
+)
+def pdf(project: Path | None, issue_date: datetime | None, paper: str | None, output: Path | None) -> None:
+    """Make the PDF of a draft, for the editor to check before publishing.
+
+    `digest publish` makes the issue's final PDF itself; this never touches it.
+
+    \b
+    Example:
+        digest pdf --date 2026-12-01 --paper a4
+    """
+    config = _config(project)
+    from digest import pipeline
+
+    when = _latest_issue_date(config, issue_date)
+    click.echo(str(pipeline.run_pdf(config, when, paper=paper, output=output)))
+
+
+@main.command()
+@project_option
+@date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
+@click.option(
     "--port",
     type=click.IntRange(1, 65535),
     default=8000,

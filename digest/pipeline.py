@@ -9,7 +9,8 @@
     digest run      fetch, then draft
     digest render   draft.load_issue --render.render_issue--> issues/DATE/email.{html,txt,eml}
     digest publish  check.check_project must find no error, then archive.publish: freeze
-                    the issue, render it, rebuild site/
+                    the issue, render it and its PDF, rebuild site/ (one transaction)
+    digest pdf      draft.load_issue --pdf.render_pdf--> issues/DATE/draft.pdf (a proof)
 
 The clock (`now`) is passed in everywhere so every decision can be replayed in tests.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+from digest._util.fs import atomic_write
 from digest.config import Config
 from digest.editorial import check, draft
 from digest.errors import PublishError
@@ -75,6 +77,23 @@ def run_render(config: Config, issue_date: date, *, now: datetime) -> list[Path]
     issue = draft.load_issue(config, issue_date)
     rendered = render.render_issue(issue, config, now=now)
     return render.write_rendered(rendered, draft.issue_dir(config, issue_date))
+
+
+DRAFT_PDF_NAME = "draft.pdf"
+
+
+def run_pdf(
+    config: Config, issue_date: date, *, paper: str | None = None, output: Path | None = None
+) -> Path:
+    """The PDF of the draft, for the editor to check (the published PDF is never touched)."""
+    from digest.publish.site import pdf  # WeasyPrint is heavy: only this command loads it
+
+    issue = draft.load_issue(config, issue_date)
+    chosen = paper if paper in pdf.PAPERS else config.site.pdf_paper
+    target = output or config.issue_dir(issue_date) / DRAFT_PDF_NAME
+    data = pdf.render_pdf(issue, config, paper="a4" if chosen == "a4" else "letter")
+    atomic_write(target, data)
+    return target
 
 
 def run_publish(

@@ -78,7 +78,22 @@ def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
         "feeds": feeds,
         "totals": totals,
         "draft": draft.draft_counts(config),
+        "half_done_publishes": half_done_publishes(config),
     }
+
+
+def half_done_publishes(config: Config) -> list[dict[str, Any]]:
+    """Publishes a crash cut short, each with the command that finishes it."""
+    from digest.publish.site import archive
+
+    return [
+        {
+            "date": h.issue_date.isoformat(),
+            "started_at": _iso(h.started_at),
+            "command": h.command,
+        }
+        for h in archive.half_done_publishes(config)
+    ]
 
 
 def print_status(data: dict[str, Any]) -> None:
@@ -106,6 +121,10 @@ def print_status(data: dict[str, Any]) -> None:
         f"{totals['feeds']} feeds, {totals['failing']} failing, "
         f"{totals['items_14d']} items in the last 14 days"
     )
+    for half in data.get("half_done_publishes", []):
+        console.print(
+            f"the publish of {half['date']} did not finish; run `{half['command']}` to finish it"
+        )
     current = data.get("draft")
     if current:
         counts = ", ".join(f"{k} {v}" for k, v in current.get("counts", {}).items())
