@@ -358,3 +358,36 @@ def test_screenshots_for_desktop_and_print(
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
     (artifacts_dir / "site-print-issue.pdf").write_bytes(pdf)
+
+
+def test_search_snippets_start_at_a_word_and_dates_read_as_everywhere(
+    site: dict[str, Any], page: Any
+) -> None:
+    page.goto(site["file"] + "search.html")
+    page.fill("#q", RARE_WORD.lower())
+    page.press("#q", "Enter")
+    page.locator("#search-results li a").first.wait_for()
+    meta, snippet = page.locator("#search-results li p").all_inner_texts()[:2]
+    assert "October 15, 2026" in meta  # digest.date_format, as in the email and the pages
+    body = " ".join(FOUND.body.split())
+    assert snippet.startswith("…") and RARE_WORD in snippet
+    opening = snippet[1:].split()[0]
+    assert f" {opening} " in f" {body} ", snippet  # a whole word, not the tail of one
+
+
+def test_the_issue_page_follows_dark_mode_and_stays_readable(
+    site: dict[str, Any], page: Any, artifacts_dir: Path
+) -> None:
+    page.emulate_media(color_scheme="dark")
+    page.goto(site["http"] + PAGES["issue"])
+    background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(20, 23, 27)"
+    page.screenshot(path=str(artifacts_dir / "site-issue-dark.png"))
+    if not AXE.is_file():
+        pytest.skip(f"axe-core missing at {AXE}")
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'rule', values: ['color-contrast']}});
+        return r.violations.map(v => v.nodes.map(n => n.target.join(' ')));
+    }""")
+    assert violations == []
