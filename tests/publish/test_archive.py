@@ -686,3 +686,35 @@ def test_odd_issues_build_japanese_sections_empty_issues_and_sourceless_stories(
     assert (config.site_dir / "2026-11-15" / "index.html").is_file()
     feed = feedparser.parse((config.site_dir / "feed.xml").read_bytes())
     assert not feed.bozo and len(feed.entries) == 2
+
+
+def test_an_imported_issue_keeps_its_own_publication_date(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An issue of the earlier series, imported with `published: 2024-05-01` in its draft.
+    then = datetime(2024, 5, 1, 13, 0, tzinfo=UTC)
+    issue = replace(make_issue(date(2024, 5, 1), volume=2, number=9, seed=8), published_at=then)
+    monkeypatch.setattr(draft, "load_issue", lambda cfg, day: issue)
+    archive.publish(config, issue.date, now=NOW)
+    frozen = archive.read_published(archive.published_path(config, issue.date))
+    assert frozen.published_at == then
+    page = (config.site_dir / "2024-05-01" / "index.html").read_text(encoding="utf-8")
+    assert ">May 1, 2024</time></p>" in page and "published <time" in page
+    assert NOW.strftime("%B %-d, %Y") not in page
+
+
+def test_the_draft_key_published_is_read_as_the_issue_date_of_an_import(tmp_path: Path) -> None:
+    from support.drafts import write_project
+
+    from digest.config import load_config
+
+    path = write_project(tmp_path, image=False)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "layout: standard", "layout: standard\npublished: 2024-05-01"
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path)
+    issue = draft.load_issue(config, date(2026, 12, 1))
+    assert issue.published_at is not None and issue.published_at.date() == date(2024, 5, 1)
