@@ -23,6 +23,7 @@ writer.py (files), pdf.py (the PDF). Their public names are re-exported here.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -161,6 +162,7 @@ def _publish_locked(
     folder = config.issue_dir(issue_date)
     path = published_path(config, issue_date)
     note = (note or "").strip() or None
+    remove_write_leftovers(folder, (INTENT_NAME, PUBLISHED_NAME, *EMAIL_FILES))
     intent = read_intent(folder)
     if intent is not None:  # a publish was cut short: finish what it set out to do
         force, note = force or intent.force, note or intent.note
@@ -193,7 +195,8 @@ def _stage_issue_files(
     """The email files and the PDF of the frozen issue, written into `staging`."""
     rendered = render.render_issue(published.issue, config, now=now)
     render.write_rendered(rendered, staging)
-    atomic_write(staging / pdf_name(published.issue.date), pdf.render_pdf(published.issue, config))
+    pdf_file = staging / pdf_name(published.issue.date)
+    atomic_write(pdf_file, pdf.render_pdf(published.issue, config))
 
 
 def _complete(config: Config, published: Published, *, now: datetime) -> None:
@@ -211,6 +214,17 @@ def _complete(config: Config, published: Published, *, now: datetime) -> None:
             os.replace(staging / name, folder / name)
         shutil.rmtree(staging, ignore_errors=True)
     build_site(config, now=now)
+
+
+def remove_write_leftovers(folder: Path, names: Sequence[str]) -> None:
+    """Remove the temporary files a killed atomic write of `names` left in `folder`.
+
+    Only ours: atomic_write names them ".NAME.RANDOM.tmp"; the lock held by the caller
+    means no write of them is under way.
+    """
+    for name in names:
+        for leftover in folder.glob(f".{glob.escape(name)}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def read_intent(folder: Path) -> Intent | None:

@@ -91,6 +91,8 @@ def write_site(
     env = _environment(templates)
     staging = site_dir / STAGING_NAME
     shutil.rmtree(staging, ignore_errors=True)  # what an interrupted build left
+    for leftover in site_dir.glob(f".{MANIFEST_NAME}.*.tmp"):  # a killed manifest write
+        leftover.unlink(missing_ok=True)
     new: dict[str, str] = {}
     written: list[str] = []
     unchanged: list[str] = []
