@@ -317,7 +317,9 @@ def render(project: Path | None, issue_date: datetime | None) -> None:
     default=None,
     help="Where to write the PDF (default: issues/DATE/draft.pdf).",
 )
-def pdf(project: Path | None, issue_date: datetime | None, paper: str | None, output: Path | None) -> None:
+def pdf(
+    project: Path | None, issue_date: datetime | None, paper: str | None, output: Path | None
+) -> None:
     """Make the PDF of a draft, for the editor to check before publishing.
 
     `digest publish` makes the issue's final PDF itself; this never touches it.

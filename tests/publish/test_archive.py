@@ -704,7 +704,7 @@ def test_an_imported_issue_keeps_its_own_publication_date(
 
 
 def test_the_draft_key_published_is_read_as_the_issue_date_of_an_import(tmp_path: Path) -> None:
-    from support.drafts import write_project
+    from support.publish_project import write_project
 
     from digest.config import load_config
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from PIL import Image
-from support.drafts import ISSUE_DATE, lead_photo, write_project
+from support.publish_project import ISSUE_DATE, lead_photo, write_project
 
 from digest.publish.lead_image import LEAD_CID, MAX_WIDTH, load_lead_image
 

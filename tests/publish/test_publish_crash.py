@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.drafts import ISSUE_DATE, write_project
+from support.publish_project import ISSUE_DATE, write_project
 
 from digest.config import load_config
 from digest.publish.site import archive

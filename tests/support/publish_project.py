@@ -42,7 +42,6 @@ def write_project(
     if image:
         (issue_dir / "lead.jpg").write_bytes(lead_photo())
     lines = [
-        "title: US-Japan Alliance Digest Vol 4.23",
         f"date: {issue_date.isoformat()}",
         "image: " + ("lead.jpg" if image else '""'),
         'image_alt: "Flags of the United States and Japan at a ministerial meeting"',
@@ -61,7 +60,6 @@ def write_project(
             f"    sources: [{', '.join(url for _, url in sources)}]",
             f"    section: {json.dumps(section)}",
         ]
-    lines.append("candidates: []")
     path = issue_dir / "draft.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
