@@ -128,3 +128,25 @@ def test_the_digest_layout_at_600_and_375_px(
     )
     assert page.evaluate("() => window.scrollY") > 100
     assert 0 <= top < 700
+
+
+def test_the_draft_chooses_the_layout_and_the_label(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from support.publish_project import ISSUE_DATE, write_project
+
+    write_project(tmp_path, layout="digest", label=LABEL, image=False)
+    day = ISSUE_DATE.isoformat()
+    result = subprocess.run(
+        [sys.executable, "-m", "digest", "render", "--date", day, "--project", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "issues" / ISSUE_DATE.isoformat()
+    html = (folder / "email.html").read_text(encoding="utf-8")
+    assert re.search(rf'<h2 class="kicker"[^>]*>{LABEL}</h2>', html)
+    assert 'class="bd dg"' in html and "Sources:" not in html
+    assert LABEL.upper() in (folder / "email.txt").read_text(encoding="utf-8")
