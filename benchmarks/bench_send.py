@@ -5,7 +5,8 @@ server on 127.0.0.1, with the send log in a fresh store each repeat. Prints best
 of each figure:
 
     personalize   building one recipient's copy (parse .eml, fill links, headers)
-    list send     the whole list: personalize + SMTP + two fsynced send-log commits a message
+    list send     the whole list: render from published.json, personalize + SMTP + two
+                  fsynced marks a message in the store and in issues/DATE/sent.csv
     resume        a re-run where everyone already has the issue (send log lookups only)
 
 Usage: .venv/bin/python benchmarks/bench_send.py [--recipients 500] [--repeats 5]
@@ -30,9 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from digest.config import load_config  # noqa: E402
-from digest.delivery.send import Recipient, personalize, send_list  # noqa: E402
+from digest.delivery.lifecycle import list_issue  # noqa: E402
+from digest.delivery.personalize import personalize  # noqa: E402
+from digest.delivery.send import send_list  # noqa: E402
+from digest.delivery.subscribers import Recipient, read_subscribers  # noqa: E402
 from digest.models import Issue, IssueStory, SourceLink  # noqa: E402
 from digest.publish.email import render  # noqa: E402
+from digest.publish.site import archive  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 ISSUE = date(2026, 12, 1)
@@ -88,6 +93,10 @@ smtp:
     render.write_rendered(
         render.render_issue(issue, config, now=NOW), config.issues_dir / ISSUE.isoformat()
     )
+    published = archive.freeze(issue, now=NOW, today=ISSUE)
+    archive.published_path(config, ISSUE).write_text(
+        archive.published_to_json(published), encoding="utf-8"
+    )
     return root
 
 
@@ -127,12 +136,14 @@ def main() -> None:
             config = load_config(run_dir)
             before = sink.count
             started = time.perf_counter()
-            report = send_list(config, ISSUE, csv_path, now=NOW)
+            outgoing = list_issue(config, ISSUE, now=NOW)
+            people = read_subscribers(csv_path)
+            report = send_list(config, outgoing, people, now=NOW)
             figures["list send"].append(time.perf_counter() - started)
             assert len(report.sent) == args.recipients == sink.count - before, report
 
             started = time.perf_counter()
-            again = send_list(config, ISSUE, csv_path, now=NOW)
+            again = send_list(config, outgoing, read_subscribers(csv_path), now=NOW)
             figures["resume"].append(time.perf_counter() - started)
             assert len(again.skipped) == args.recipients and not again.sent
     finally:

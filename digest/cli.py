@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from digest.config import Config, load_config, read_config
-from digest.errors import ConfigError, DigestError, DraftError
+from digest.errors import ConfigError, DigestError, DraftError, UsageError
 from digest.paths import CONFIG_NAME, find_project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -285,10 +285,12 @@ def check(project: Path | None, issue_date: datetime | None) -> None:
 @main.command()
 @project_option
 @date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
-def render(project: Path | None, issue_date: datetime | None) -> None:
-    """Write issues/DATE/email.html, email.txt and email.eml from the draft.
+@click.option("--force", is_flag=True, help="Render even though `digest check` finds errors.")
+def render(project: Path | None, issue_date: datetime | None, force: bool) -> None:
+    """Write issues/DATE/email.html, email.txt and email.eml from the draft as it is now.
 
-    A published issue's files are final: `digest publish --force --note` re-renders them.
+    Refused while `digest check` finds errors (unless --force). A published issue's files
+    are final: `digest publish --force --note` re-renders them.
 
     \b
     Example:
@@ -298,7 +300,7 @@ def render(project: Path | None, issue_date: datetime | None) -> None:
     from digest import pipeline
 
     when = _latest_issue_date(config, issue_date)
-    for path in pipeline.run_render(config, when, now=utc_now()):
+    for path in pipeline.run_render(config, when, now=utc_now(), force=force):
         click.echo(str(path))
 
 
@@ -411,9 +413,15 @@ def site(project: Path | None, full: bool) -> None:
     click.echo(str(report))
 
 
+STORE_LIST = "-"  # `--list` without a file: the list kept in the store
+
+
 @main.command()
 @project_option
-@date_option("Issue date (YYYY-MM-DD); default: the newest draft.")
+@date_option(
+    "Issue date (YYYY-MM-DD); default: a proof takes the newest draft, a list the latest "
+    "published issue."
+)
 @click.option(
     "--to",
     "recipients",
@@ -424,9 +432,18 @@ def site(project: Path | None, full: bool) -> None:
 @click.option(
     "--list",
     "list_csv",
-    type=click.Path(dir_okay=False, path_type=Path),
+    is_flag=False,
+    flag_value=STORE_LIST,
     default=None,
-    help="Send the issue to every address of this CSV (column `email`).",
+    metavar="[FILE]",
+    help="Send the published issue to every address of this CSV (column `email`), or, "
+    "without FILE, of the list brought in by `digest subscribers import`.",
+)
+@click.option("--yes", is_flag=True, help="Send to the list without asking (for scripts).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send a proof even though `digest check` finds errors (subject: PROOF WITH ERRORS).",
 )
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files instead.")
 @click.option(
@@ -436,41 +453,211 @@ def site(project: Path | None, full: bool) -> None:
     default=None,
     help="Only write issues/D/email.SERVICE.html to paste into it.",
 )
+@click.option(
+    "--check-dns",
+    is_flag=True,
+    help="Check the DKIM, SPF and DMARC records of the sender's domain (looks up DNS).",
+)
 def send(
     project: Path | None,
     issue_date: datetime | None,
     recipients: tuple[str, ...],
-    list_csv: Path | None,
+    list_csv: str | None,
+    yes: bool,
+    force: bool,
     dry_run: bool,
     service: str | None,
+    check_dns: bool,
 ) -> None:
-    """Send a proof (--to) or the issue to a subscriber list (--list); resumes if interrupted.
+    """Send a proof (--to) or the published issue to a subscriber list (--list).
+
+    A proof is rendered from the draft as it is now; a list gets only a published issue,
+    after showing what will go and asking (--yes to skip the question). An interrupted
+    list send resumes without sending anyone a second copy.
 
     \b
     Examples:
         digest send --to editor@example.org
         digest send --list subscribers.csv --dry-run
+        digest send --list --date 2026-12-01 --yes
         digest send --export mailchimp
+        digest send --check-dns
     """
+    from digest.delivery import lifecycle
     from digest.delivery import send as sender
 
+    if check_dns:
+        _check_dns(_config(project))
+        return
     if service:
+        from digest.delivery.exports import export_html
+
         config = _config(project)
         when = _latest_issue_date(config, issue_date)
-        click.echo(str(sender.export_html(config, when, service)))  # type: ignore[arg-type]
+        click.echo(str(export_html(config, when, service)))  # type: ignore[arg-type]
         return
-    if bool(recipients) == bool(list_csv):
-        raise click.UsageError("give either --to ADDRESS... or --list FILE")
+    if bool(recipients) == (list_csv is not None):
+        raise click.UsageError("give either --to ADDRESS... or --list [FILE]")
     config = _config(project)
-    when = _latest_issue_date(config, issue_date)
     if recipients:
-        result = sender.send_proof(config, when, list(recipients), now=utc_now(), dry_run=dry_run)
+        when = _latest_issue_date(config, issue_date)
+        outgoing = lifecycle.proof_issue(config, when, now=utc_now(), force=force)
+        if outgoing.with_errors:
+            click.echo(
+                f"warning: `digest check` finds {len(outgoing.errors)} error(s); the proof "
+                "says PROOF WITH ERRORS",
+                err=True,
+            )
+        result = sender.send_proof(
+            config, outgoing, list(recipients), now=utc_now(), dry_run=dry_run
+        )
     else:
         assert list_csv is not None
-        result = sender.send_list(config, when, list_csv, now=utc_now(), dry_run=dry_run)
+        outgoing = lifecycle.list_issue(config, _as_date(issue_date), now=utc_now())
+        people = _list_recipients(config, list_csv)
+        plan = sender.plan_list(config, outgoing.issue_date, people)
+        click.echo(
+            f"{outgoing.title} ({outgoing.issue_date.isoformat()}), {outgoing.stories} "
+            f"stories: {plan.to_send} recipient(s) to send now ({plan.already} already "
+            f"have it, {plan.unsubscribed} unsubscribed)"
+        )
+        if plan.to_send and not dry_run and not yes:
+            _confirm_list_send(plan.to_send)
+        result = sender.send_list(config, outgoing, people, now=utc_now(), dry_run=dry_run)
     click.echo(str(result))
     if not result.ok:  # some failed or the run stopped early: cron and scripts should know
         sys.exit(1)
+
+
+def _list_recipients(config: Config, list_csv: str) -> tuple[Any, ...]:
+    from digest.delivery import db, roster, subscribers
+
+    if list_csv != STORE_LIST:
+        return subscribers.read_subscribers(Path(list_csv))
+    with db.open_store(config) as store:
+        people = roster.active_recipients(store.conn)
+    if not people:
+        raise UsageError(
+            "not sent: the store holds no subscribers; bring them in with `digest "
+            "subscribers import FILE`, or give the file: --list FILE"
+        )
+    return people
+
+
+def _confirm_list_send(count: int) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"not sent: a list send asks for confirmation and there is no terminal to ask; "
+            f"check the line above, then add --yes to send to {count} recipient(s)"
+        )
+    if not click.confirm(f"Send it to {count} recipient(s)?", default=False):
+        raise UsageError("not sent: not confirmed; nothing was sent")
+
+
+def _check_dns(config: Config) -> None:
+    from digest.delivery import dkim
+
+    findings = dkim.check_dns(config, dkim.dns_txt)
+    for finding in findings:
+        click.echo(str(finding))
+    if not all(f.ok for f in findings):
+        sys.exit(1)
+
+
+@main.command()
+@project_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8025,
+    show_default=True,
+    help="Port to listen on (0: any free port, printed at start).",
+)
+def serve(project: Path | None, host: str, port: int) -> None:
+    """Serve the subscriber endpoints (one-click unsubscribe, RFC 8058) over HTTP.
+
+    Run it behind the organisation's web server, which forwards the path of
+    digest.unsubscribe_url to it (deploy/alliance-digest-serve.service).
+
+    \b
+    Example:
+        digest serve --project /srv/alliance --port 8025
+    """
+    config = _config(project)
+    from digest.delivery import serve as endpoints
+
+    endpoints.serve(config, host=host, port=port, announce=click.echo)
+
+
+@main.group()
+def subscribers() -> None:
+    """Bring the subscriber list and its unsubscribes in and out of the store.
+
+    \b
+    Example:
+        digest subscribers import members.csv
+        digest subscribers export --format mailchimp list.csv
+    """
+
+
+@subscribers.command("import")
+@project_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def subscribers_import(project: Path, file: Path) -> None:
+    """Import a subscriber CSV (plain, Mailchimp or Constant Contact columns).
+
+    Rows marked unsubscribed, cleaned or bounced are recorded as unsubscribes; an address
+    that unsubscribed here stays unsubscribed whatever the file says.
+
+    \b
+    Example:
+        digest subscribers import members.csv
+    """
+    config = _config(project)
+    from digest.delivery import db, roster
+    from digest.delivery import subscribers as files
+
+    rows = files.read_rows(file)
+    with db.open_store(config) as store:
+        result = roster.import_rows(store.conn, rows, utc_now())
+    click.echo(f"{file}: {result}")
+
+
+@subscribers.command("export")
+@project_option
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "mailchimp", "constantcontact"]),
+    default="csv",
+    show_default=True,
+    help="Column names of the file: ours, Mailchimp's or Constant Contact's.",
+)
+def subscribers_export(project: Path, file: Path | None, fmt: str) -> None:
+    """Export the subscribers and the unsubscribed addresses as CSV (stdout without FILE).
+
+    \b
+    Example:
+        digest subscribers export --format constantcontact contacts.csv
+    """
+    config = _config(project)
+    from digest._util.fs import atomic_write
+    from digest.delivery import db, roster
+    from digest.delivery import subscribers as files
+
+    with db.open_store(config) as store:
+        rows = roster.all_rows(store.conn)
+    text = files.rows_to_csv(rows, fmt)  # type: ignore[arg-type]
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        atomic_write(file, text)
+    except OSError as exc:
+        raise DigestError(f"cannot write the export ({exc.strerror})", path=file) from None
+    click.echo(f"{file}: {len(rows)} address(es)")
 
 
 @main.command()

@@ -245,6 +245,10 @@ class SmtpSettings:
     username_env: str = "DIGEST_SMTP_USER"
     password_env: str = "DIGEST_SMTP_PASSWORD"
     rate_per_minute: int = _checked(60, _positive)
+    # DKIM signing of every message sent (all three, or none): see README "Sending".
+    dkim_key_file: str = ""
+    dkim_selector: str = ""
+    dkim_domain: str = ""
 
 
 @dataclass(frozen=True)

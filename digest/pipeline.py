@@ -23,7 +23,7 @@ from pathlib import Path
 from digest._util.fs import atomic_write
 from digest.config import Config
 from digest.editorial import check, draft
-from digest.errors import PublishError
+from digest.errors import PublishError, RenderError
 from digest.ingest import fetch
 from digest.ingest.store import Store, store_path
 from digest.models import Candidate, DraftSummary, RunReport
@@ -72,8 +72,12 @@ def run_candidates(
     ]
 
 
-def run_render(config: Config, issue_date: date, *, now: datetime) -> list[Path]:
+def run_render(
+    config: Config, issue_date: date, *, now: datetime, force: bool = False
+) -> list[Path]:
     archive.refuse_if_published(config, issue_date)
+    if not force:
+        refuse_render_with_errors(config, issue_date)
     issue = draft.load_issue(config, issue_date)
     rendered = render.render_issue(issue, config, now=now)
     return render.write_rendered(rendered, draft.issue_dir(config, issue_date))
@@ -117,4 +121,16 @@ def refuse_if_check_fails(config: Config, issue_date: date) -> None:
         raise PublishError(
             f"not published: `digest check` finds {len(errors)} error(s): {shown}{more}; "
             "fix the draft and publish again"
+        )
+
+
+def refuse_render_with_errors(config: Config, issue_date: date) -> None:
+    """Email files are for proofing what will be published: not from a draft with errors."""
+    errors = [p for p in check.check_project(config, issue_date) if p.severity == "error"]
+    if errors:
+        shown = "; ".join(str(p) for p in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise RenderError(
+            f"not rendered: `digest check` finds {len(errors)} error(s): {shown}{more}; "
+            "fix the draft and render again, or add --force to render it as it is"
         )

@@ -565,7 +565,7 @@ def notify_editors(config: Config, notice: DraftNotice | None, *, now: datetime)
         return "no editors listed"
     if not config.smtp.host:
         return "notice logged (no smtp.host set)"
-    from digest.delivery.send import open_smtp, sender_address
+    from digest.delivery.smtp import open_smtp, sender_address
 
     message = EmailMessage()
     message["Subject"] = notice.subject

@@ -20,16 +20,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from digest.config import Config, load_config
-from digest.delivery.send import (
-    Pacer,
-    Recipient,
-    personalize,
-    read_subscribers,
-    recipient_token,
-    send_list,
-    send_proof,
-)
+from digest.delivery.lifecycle import Outgoing
+from digest.delivery.personalize import personalize
+from digest.delivery.send import SendReport, send_list, send_proof
+from digest.delivery.smtp import Pacer
+from digest.delivery.subscribers import Recipient, read_subscribers
+from digest.delivery.tokens import recipient_token, token_address
 from digest.errors import SendError
+from digest.models import Issue, IssueStory, SourceLink
 
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 ISSUE = date(2026, 12, 1)
@@ -174,6 +172,49 @@ def write_issue_eml(config: Config) -> Path:
     return path
 
 
+def outgoing(config: Config, issue_date: date = ISSUE) -> Outgoing:
+    """The hand-made issue message above, as the lifecycle gate hands it to a send."""
+    eml = (config.issues_dir / issue_date.isoformat() / "email.eml").read_bytes()
+    return Outgoing(issue_date, "US-Japan Alliance Digest Vol 4.23", 1, eml, published=True)
+
+
+def proof(config: Config, addresses: list[str], **options: object) -> SendReport:
+    return send_proof(config, outgoing(config), addresses, now=NOW, **options)  # type: ignore[arg-type]
+
+
+def to_list(config: Config, csv_path: Path, **options: object) -> SendReport:
+    people = read_subscribers(csv_path)
+    return send_list(config, outgoing(config), people, now=NOW, **options)  # type: ignore[arg-type]
+
+
+def publish_issue(config: Config, issue_date: date = ISSUE, stories: int = 2) -> Path:
+    """A published issue as `digest publish` freezes it (issues/DATE/published.json)."""
+    from digest.publish.site import archive
+
+    issue = Issue(
+        date=issue_date,
+        title="US-Japan Alliance Digest Vol 4.23",
+        volume=4,
+        number=23,
+        preheader="Defense ministers agree to speed up joint missile production",
+        stories=tuple(
+            IssueStory(
+                headline=f"Defense ministers agree on step {n} of joint missile production",
+                body="The two ministers met in Tokyo and agreed to expand co-production.",
+                sources=(SourceLink("NHK", f"https://www3.nhk.or.jp/news/{n}.html"),),
+                section="Defense",
+                anchor=f"defense-{n}",
+            )
+            for n in range(1, stories + 1)
+        ),
+    )
+    published = archive.freeze(issue, now=NOW, today=issue_date)
+    path = archive.published_path(config, issue_date)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(archive.published_to_json(published), encoding="utf-8")
+    return path
+
+
 def subscribers(path: Path, count: int) -> Path:
     rows = ["Email Address,First Name,Last Name"]
     rows += [f"reader{n:02d}@example.net,Reader,{n}" for n in range(count)]
@@ -196,7 +237,7 @@ def test_proof_arrives_as_multipart_alternative_with_personal_headers(tmp_path, 
     inbox, port = smtp_server
     config = write_project(tmp_path / "p", port=port)
 
-    report = send_proof(config, ISSUE, ["Ed One <ed1@example.org>", "ed2@example.org"], now=NOW)
+    report = proof(config, ["Ed One <ed1@example.org>", "ed2@example.org"])
 
     assert report.ok and report.sent == ("ed1@example.org", "ed2@example.org")
     assert sorted(inbox.copies().elements()) == ["ed1@example.org", "ed2@example.org"]
@@ -213,7 +254,8 @@ def test_proof_arrives_as_multipart_alternative_with_personal_headers(tmp_path, 
         assert message["Message-ID"] != "<alliance-digest.2026-12-01.abc@example.org>"
         link = str(message["List-Unsubscribe"]).strip("<>")
         assert link.startswith("https://example.org/unsubscribe?list=digest&token=")
-        assert "{token}" not in link and len(link.rsplit("=", 1)[1]) == 32
+        token = link.rsplit("token=", 1)[1]
+        assert "{token}" not in link and len(token.split(".")[1]) == 32
         parts = bodies(message)
         assert link in parts["plain"]
         assert link.replace("&", "&amp;") in parts["html"]
@@ -293,7 +335,7 @@ def test_secure_connection_and_login_from_the_environment(
         config = write_project(
             tmp_path / "p", port=port, security=security, user_env="TEST_DIGEST_USER"
         )
-        report = send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+        report = proof(config, ["ed@example.org"])
     finally:
         controller.stop()
     assert report.ok and list(inbox.copies()) == ["ed@example.org"]
@@ -304,13 +346,7 @@ def test_starttls_required_but_not_offered_is_a_clear_error(tmp_path, smtp_serve
     _, port = smtp_server
     config = write_project(tmp_path / "p", port=port, security="starttls")
     with pytest.raises(SendError, match="does not offer STARTTLS"):
-        send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
-
-
-def test_missing_rendered_issue_says_to_render(tmp_path):
-    config = write_project(tmp_path / "p")
-    with pytest.raises(SendError, match="digest render --date 2026-12-15"):
-        send_proof(config, date(2026, 12, 15), ["ed@example.org"], now=NOW)
+        proof(config, ["ed@example.org"])
 
 
 # -- list sends ------------------------------------------------------------------------------
@@ -322,15 +358,15 @@ def test_interrupted_list_send_resumes_with_exactly_one_copy_each(tmp_path, smtp
     csv_path = subscribers(tmp_path / "subscribers.csv", 25)
     inbox.refuse_data_after = 7  # the server starts refusing mail mid-list
 
-    first = send_list(config, ISSUE, csv_path, now=NOW)
+    first = to_list(config, csv_path)
 
     assert len(first.sent) == 7 and first.stopped and "451" in first.stopped
     assert first.remaining == 18 and not first.ok
     assert "run the same command again" in str(first)
 
     inbox.refuse_data_after = None
-    second = send_list(config, ISSUE, csv_path, now=NOW)
-    third = send_list(config, ISSUE, csv_path, now=NOW)
+    second = to_list(config, csv_path)
+    third = to_list(config, csv_path)
 
     assert len(second.sent) == 18 and len(second.skipped) == 7 and second.ok
     assert third.sent == () and len(third.skipped) == 25
@@ -348,8 +384,8 @@ def test_refused_recipient_is_reported_and_the_rest_go(tmp_path, smtp_server):
     csv_path = subscribers(tmp_path / "subscribers.csv", 5)
     inbox.refuse_rcpt = {"reader02@example.net"}
 
-    report = send_list(config, ISSUE, csv_path, now=NOW)
-    again = send_list(config, ISSUE, csv_path, now=NOW)
+    report = to_list(config, csv_path)
+    again = to_list(config, csv_path)
 
     assert len(report.sent) == 4 and report.stopped is None
     assert report.failed[0][0] == "reader02@example.net" and "550" in report.failed[0][1]
@@ -362,7 +398,7 @@ def test_server_closing_the_connection_between_messages_is_reconnected(tmp_path,
     config = write_project(tmp_path / "p", port=port)
     inbox.per_connection = 3  # like providers that cap messages per connection
 
-    report = send_list(config, ISSUE, subscribers(tmp_path / "s.csv", 8), now=NOW)
+    report = to_list(config, subscribers(tmp_path / "s.csv", 8))
 
     assert report.ok and len(report.sent) == 8
     assert [len(mails) for mails in inbox.sessions] == [3, 3, 2]
@@ -375,9 +411,9 @@ def test_connection_lost_during_data_is_in_doubt_and_never_resent(tmp_path, smtp
     csv_path = subscribers(tmp_path / "subscribers.csv", 4)
     inbox.drop_during_data = {"reader01@example.net"}
 
-    first = send_list(config, ISSUE, csv_path, now=NOW)
+    first = to_list(config, csv_path)
     inbox.drop_during_data = set()
-    second = send_list(config, ISSUE, csv_path, now=NOW)
+    second = to_list(config, csv_path)
 
     assert first.in_doubt == ("reader01@example.net",) and first.remaining == 2
     assert second.in_doubt == ("reader01@example.net",) and len(second.sent) == 2
@@ -400,36 +436,42 @@ def test_dry_run_writes_eml_files_and_sends_nothing(tmp_path, smtp_server):
     config = write_project(tmp_path / "p", port=port)
     csv_path = subscribers(tmp_path / "subscribers.csv", 3)
 
-    report = send_list(config, ISSUE, csv_path, now=NOW, dry_run=True)
+    report = to_list(config, csv_path, dry_run=True)
 
     assert inbox.messages == [] and report.dry_run and len(report.written) == 3
     assert report.written[0].name == "0001-reader00@example.net.eml"
     message = message_from_bytes(report.written[2].read_bytes(), policy=policy.default)
     assert message["To"] == "Reader 2 <reader02@example.net>"
     assert "{token}" not in str(message["List-Unsubscribe"])
-    real = send_list(config, ISSUE, csv_path, now=NOW)
+    real = to_list(config, csv_path)
     assert len(real.sent) == 3
-    proof = send_proof(config, ISSUE, ["ed@example.org"], now=NOW, dry_run=True)
-    assert [p.name for p in report.written[0].parent.iterdir()] == [proof.written[0].name]
+    proofed = proof(config, ["ed@example.org"], dry_run=True)
+    assert [p.name for p in report.written[0].parent.iterdir()] == [proofed.written[0].name]
 
 
 def test_list_send_needs_an_unsubscribe_link(tmp_path):
     config = write_project(tmp_path / "p", unsubscribe_url="")
     csv_path = subscribers(tmp_path / "subscribers.csv", 1)
     with pytest.raises(SendError, match="unsubscribe_url is empty"):
-        send_list(config, ISSUE, csv_path, now=NOW, dry_run=True)
+        to_list(config, csv_path, dry_run=True)
 
 
 # -- pure parts ------------------------------------------------------------------------------
 
 
-def test_csv_token_column_wins_and_fills_the_link(tmp_path):
-    config = write_project(tmp_path / "p")
-    base = (config.issues_dir / ISSUE.isoformat() / "email.eml").read_bytes()
-    message = personalize(base, Recipient("a@example.net", "", "id 42/x"), template=UNSUB, now=NOW)
-    assert str(message["List-Unsubscribe"]) == (
-        "<https://example.org/unsubscribe?list=digest&token=id%2042%2Fx>"
+def test_the_token_names_one_address_and_cannot_be_made_without_the_key():
+    token = recipient_token(b"k1", "Reader@Example.net")
+    assert token_address(b"k1", token) == "reader@example.net"
+    assert token_address(b"k2", token) is None
+    forged = recipient_token(b"k1", "other@example.net").split(".")[0] + "." + token.split(".")[1]
+    assert token_address(b"k1", forged) is None
+    message = personalize(
+        b"From: a@example.org\r\nSubject: x\r\n\r\nUnsubscribe: " + UNSUB.encode() + b"\r\n",
+        Recipient("reader@example.net", "", token),
+        template=UNSUB,
+        now=NOW,
     )
+    assert str(message["List-Unsubscribe"]).endswith(f"token={token}>")
 
 
 def test_read_subscribers_handles_service_exports(tmp_path):
@@ -494,22 +536,22 @@ def test_list_send_is_paced_to_the_rate_between_real_messages(tmp_path, smtp_ser
         now[0] += seconds
 
     pacer = Pacer(config.smtp.rate_per_minute, clock=lambda: now[0], sleep=sleep)
-    report = send_list(config, ISSUE, subscribers(tmp_path / "s.csv", 4), now=NOW, pacer=pacer)
+    report = to_list(config, subscribers(tmp_path / "s.csv", 4), pacer=pacer)
 
     assert report.ok and len(report.sent) == 4
     assert sleeps == [(1, pytest.approx(2.0)), (2, pytest.approx(2.0)), (3, pytest.approx(2.0))]
 
 
 def test_two_list_sends_of_one_issue_cannot_run_at_once(tmp_path, smtp_server):
-    from digest.delivery.send import send_lock
+    from digest.delivery.sendlog import send_lock
 
     inbox, port = smtp_server
     config = write_project(tmp_path / "p", port=port)
     csv_path = subscribers(tmp_path / "subscribers.csv", 2)
     with send_lock(config, ISSUE), pytest.raises(SendError, match="another `digest send --list`"):
-        send_list(config, ISSUE, csv_path, now=NOW)
+        to_list(config, csv_path)
     assert inbox.messages == []
-    assert len(send_list(config, ISSUE, csv_path, now=NOW).sent) == 2
+    assert len(to_list(config, csv_path).sent) == 2
 
 
 # -- credentials -----------------------------------------------------------------------------
@@ -530,7 +572,7 @@ def test_a_server_that_wants_a_login_names_the_environment_variables(tmp_path):
     try:
         config = write_project(tmp_path / "p", port=port)
         with pytest.raises(SendError) as caught:
-            send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+            proof(config, ["ed@example.org"])
     finally:
         controller.stop()
     message = str(caught.value)
@@ -547,7 +589,7 @@ def test_half_a_login_in_the_environment_is_a_clear_error(tmp_path, monkeypatch,
     # Port 9 on a host nobody listens on: the error must come before any connection.
     config = write_project(tmp_path / "p", port=9, user_env="TEST_DIGEST_USER")
     with pytest.raises(SendError, match=rf"but \${missing} is not; set both"):
-        send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+        proof(config, ["ed@example.org"])
 
 
 def test_a_login_to_a_server_without_auth_is_a_clear_error(tmp_path, monkeypatch, smtp_server):
@@ -556,4 +598,4 @@ def test_a_login_to_a_server_without_auth_is_a_clear_error(tmp_path, monkeypatch
     monkeypatch.setenv("TEST_DIGEST_USER_PASSWORD", "s3cret")
     config = write_project(tmp_path / "p", port=port, user_env="TEST_DIGEST_USER")
     with pytest.raises(SendError, match=r"does not offer a login \(AUTH\) but \$TEST_DIGEST_USER"):
-        send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+        proof(config, ["ed@example.org"])

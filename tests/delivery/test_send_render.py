@@ -8,10 +8,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from test_send import ISSUE, UNSUB, free_port, write_project
+from test_send import ISSUE, UNSUB, free_port, outgoing, write_project
 
 from digest.config import Config
-from digest.delivery.send import export_html, send_proof
+from digest.delivery.exports import export_html
+from digest.delivery.send import send_proof
 from digest.models import Issue, IssueStory, SourceLink
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -59,7 +60,7 @@ def test_rendered_proof_shows_the_personal_unsubscribe_link(tmp_path, browser, a
     try:
         config = write_project(tmp_path / "p", port=port)
         render_issue(config)
-        report = send_proof(config, ISSUE, ["ed@example.org"], now=NOW)
+        report = send_proof(config, outgoing(config), ["ed@example.org"], now=NOW)
     finally:
         controller.stop()
     assert report.ok

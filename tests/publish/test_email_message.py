@@ -14,7 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from support.samples import NOW, adversarial_issue, sample_config, sample_issue
 
-from digest.delivery.send import Recipient, personalize
+from digest.delivery.personalize import personalize
+from digest.delivery.subscribers import Recipient
 from digest.errors import RenderError
 from digest.publish.email import render
 
