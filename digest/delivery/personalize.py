@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import quote
 
+from digest._util.text import one_line
 from digest.delivery.subscribers import Recipient
 
 TOKEN_SLOT = "{token}"
@@ -54,7 +55,7 @@ def personalize(
         _set(message, "List-Unsubscribe", f"<{link}>")
         if link.startswith("https://"):
             _set(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-    _set(message, "To", formataddr((recipient.name, recipient.address)))
+    _set(message, "To", to_header(recipient))
     domain = parseaddr(str(message.get("From", "")))[1].rpartition("@")[2] or "localhost"
     _set(message, "Message-ID", make_msgid(domain=domain))
     _set(message, "Date", format_datetime(now.astimezone(UTC)))
@@ -74,6 +75,18 @@ def wire_bytes(message: EmailMessage, *, smtputf8: bool = False) -> bytes:
         return message.as_bytes(policy=policy.SMTP)
     except UnicodeEncodeError:  # a non-ASCII address in To: only SMTPUTF8 can carry it
         return message.as_bytes(policy=policy.SMTPUTF8)
+
+
+def to_header(recipient: Recipient) -> str:
+    """The To header: the name on one line (a CSV cell may hold any line separator), and
+    the address as it is (a non-ASCII one travels only in an SMTPUTF8 session)."""
+    name = one_line(recipient.name)
+    if recipient.address.isascii():
+        return formataddr((name, recipient.address))
+    if not name:
+        return recipient.address
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{recipient.address}>'
 
 
 def _set(message: EmailMessage, name: str, value: str) -> None:

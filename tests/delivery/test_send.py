@@ -8,7 +8,6 @@ import sqlite3
 import ssl
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
@@ -93,18 +92,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
 # -- a project with a rendered issue ---------------------------------------------------------
 
 
@@ -116,6 +103,7 @@ def write_project(
     unsubscribe_url: str = UNSUB,
     rate: int = 100000,
     user_env: str = "TEST_DIGEST_NO_SUCH_USER",
+    smtp_extra: str = "",
 ) -> Config:
     root.mkdir(parents=True, exist_ok=True)
     host = "127.0.0.1" if port else ""
@@ -135,7 +123,7 @@ smtp:
   username_env: {user_env}
   password_env: {user_env}_PASSWORD
   rate_per_minute: {rate}
-""",
+{smtp_extra}""",
         encoding="utf-8",
     )
     config = load_config(root)
