@@ -26,6 +26,10 @@ TOKEN_SLOT = "{token}"
 EMAIL_SLOT = "{email}"
 PROOF_PREFIX = "[Proof] "
 PROOF_WITH_ERRORS_PREFIX = "[PROOF WITH ERRORS] "
+# Headers are folded only past RFC 5322's hard limit: the email package folds a long
+# subject right after "Subject:", which some readers show as a leading space.
+_WIRE = policy.SMTP.clone(max_line_length=998)
+_WIRE_UTF8 = policy.SMTPUTF8.clone(max_line_length=998)
 
 
 def unsubscribe_link(template: str, recipient: Recipient) -> str:
@@ -70,11 +74,11 @@ def personalize(
 def wire_bytes(message: EmailMessage, *, smtputf8: bool = False) -> bytes:
     """The message as SMTP carries it: 7-bit headers, unless the session is SMTPUTF8."""
     if smtputf8:
-        return message.as_bytes(policy=policy.SMTPUTF8)
+        return message.as_bytes(policy=_WIRE_UTF8)
     try:
-        return message.as_bytes(policy=policy.SMTP)
+        return message.as_bytes(policy=_WIRE)
     except UnicodeEncodeError:  # a non-ASCII address in To: only SMTPUTF8 can carry it
-        return message.as_bytes(policy=policy.SMTPUTF8)
+        return message.as_bytes(policy=_WIRE_UTF8)
 
 
 def to_header(recipient: Recipient) -> str:
