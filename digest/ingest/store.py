@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from digest.config import Config
 from digest.errors import StoreError
@@ -259,8 +260,8 @@ class Store:
         )
         return len(inserts)
 
-    def _rows(self, sql: str, values: list[str]) -> list[tuple]:
-        rows: list[tuple] = []
+    def _rows(self, sql: str, values: list[str]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
         unique = list(dict.fromkeys(values))
         for start in range(0, len(unique), 500):  # stay under SQLite's parameter limit
             chunk = unique[start : start + 500]
@@ -460,7 +461,7 @@ def _statements(script: str) -> Iterator[str]:
         yield buffer.strip()
 
 
-def _reused_guid(item: Item, known: tuple | None) -> bool:
+def _reused_guid(item: Item, known: tuple[Any, ...] | None) -> bool:
     """True when a GUID stored before now names a different article of the same feed.
 
     Some feeds number their entries ("1", "2" ...) afresh on every build. A stable GUID
@@ -470,10 +471,10 @@ def _reused_guid(item: Item, known: tuple | None) -> bool:
     if known is None or item.id == item.url:
         return False
     _, feed, title, _summary, url = known
-    return feed == item.feed and url != item.url and title != item.title
+    return bool(feed == item.feed and url != item.url and title != item.title)
 
 
-def _item(row: tuple) -> Item:
+def _item(row: tuple[Any, ...]) -> Item:
     others = set(row[9].split("\x1f")) if row[9] else set()
     outlets = (row[1], *sorted(others - {row[1]}))
     published = from_db_time(row[5])

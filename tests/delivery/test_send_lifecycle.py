@@ -17,6 +17,7 @@ from test_send import ISSUE, publish_issue, subscribers, write_project
 from digest.cli import main
 from digest.config import Config
 
+DIGEST = (sys.executable, "-m", "digest")
 GOOD_BODY = (
     "The two ministers met in Tokyo and agreed to expand co-production of interceptors, a "
     "step that officials on both sides described as a test case for the defense industrial "
@@ -66,8 +67,7 @@ def test_no_terminal_and_no_yes_sends_nothing(tmp_path, smtp_server):
     publish_issue(config, stories=3)
     csv_path = subscribers(tmp_path / "list.csv", 3)
     process = subprocess.run(
-        [sys.executable, "-m", "digest", "send", "--project", str(config.project_dir)]
-        + ["--list", str(csv_path)],
+        [*DIGEST, "send", "--project", str(config.project_dir), "--list", str(csv_path)],
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -88,8 +88,7 @@ def answer_on_a_terminal(config: Config, csv_path: Path, answer: str) -> tuple[i
     main_fd, terminal = pty.openpty()
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "digest", "send", "--project", str(config.project_dir)]
-            + ["--list", str(csv_path)],
+            [*DIGEST, "send", "--project", str(config.project_dir), "--list", str(csv_path)],
             env={**os.environ, "PYTHONPATH": str(REPO)},
             stdin=terminal,
             stdout=subprocess.PIPE,

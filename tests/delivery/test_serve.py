@@ -34,8 +34,7 @@ def served(tmp_path: Path, smtp_server) -> Iterator[tuple[Config, str, object]]:
     publish_issue(config)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "digest", "serve", "--project", str(config.project_dir)]
-        + ["--port", "0"],
+        [sys.executable, "-m", "digest", "serve", "--project", str(config.project_dir), "--port=0"],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -116,3 +115,16 @@ def test_a_made_up_or_altered_token_unsubscribes_nobody(tmp_path, served):
     status, _ = request(link, data=b"something=else")
     assert status == 400
     assert unsubscribes(config) == []
+
+
+def test_the_systemd_unit_runs_digest_serve_on_the_loopback_only():
+    import shlex
+
+    unit = (REPO / "deploy" / "alliance-digest-serve.service").read_text(encoding="utf-8")
+    (exec_start,) = [x for x in unit.splitlines() if x.startswith("ExecStart=")]
+    binary, *argv = shlex.split(exec_start.partition("=")[2])
+    assert binary.endswith("/bin/digest") and argv[0] == "serve"
+    assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    result = CliRunner().invoke(main, [*argv, "--help"])  # the arguments are valid
+    assert result.exit_code == 0, result.output
+    assert "ProtectSystem=strict" in unit and "NoNewPrivileges=yes" in unit
