@@ -555,7 +555,8 @@ def test_rendering_a_published_issue_again_is_refused(publishable: tuple[Config,
     from digest import pipeline
 
     config, issue = publishable
-    pipeline.run_render(config, issue.date, now=NOW)  # before publication: fine
+    # before publication: fine (forced: this fixture has no draft file for `digest check`)
+    pipeline.run_render(config, issue.date, now=NOW, force=True)
     archive.publish(config, issue.date, now=NOW)
     mail = (config.issues_dir / "2026-12-01" / "email.html").read_bytes()
     with pytest.raises(PublishError, match="email files are final"):
