@@ -591,7 +591,9 @@ def serve(project: Path | None, host: str, port: int) -> None:
 
 
 @main.group()
-def subscribers() -> None:
+@project_option
+@click.pass_context
+def subscribers(ctx: click.Context, project: Path) -> None:
     """Bring the subscriber list and its unsubscribes in and out of the store.
 
     \b
@@ -599,12 +601,29 @@ def subscribers() -> None:
         digest subscribers import members.csv
         digest subscribers export --format mailchimp list.csv
     """
+    ctx.obj = project
+
+
+def _subcommand_project(func: F) -> F:
+    """--project after the subcommand too; without it, the group's (or the current folder)."""
+    return click.option(
+        "--project",
+        "project",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Project folder holding feeds.yaml, issues/, site/ and .digest/.",
+    )(func)
+
+
+def _group_project(given: Path | None) -> Path:
+    parent = click.get_current_context().obj
+    return given or (parent if isinstance(parent, Path) else Path("."))
 
 
 @subscribers.command("import")
-@project_option
+@_subcommand_project
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def subscribers_import(project: Path, file: Path) -> None:
+def subscribers_import(project: Path | None, file: Path) -> None:
     """Import a subscriber CSV (plain, Mailchimp or Constant Contact columns).
 
     Rows marked unsubscribed, cleaned or bounced are recorded as unsubscribes; an address
@@ -614,7 +633,7 @@ def subscribers_import(project: Path, file: Path) -> None:
     Example:
         digest subscribers import members.csv
     """
-    config = _config(project)
+    config = _config(_group_project(project))
     from digest.delivery import db, roster
     from digest.delivery import subscribers as files
 
@@ -625,7 +644,7 @@ def subscribers_import(project: Path, file: Path) -> None:
 
 
 @subscribers.command("export")
-@project_option
+@_subcommand_project
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--format",
@@ -635,14 +654,14 @@ def subscribers_import(project: Path, file: Path) -> None:
     show_default=True,
     help="Column names of the file: ours, Mailchimp's or Constant Contact's.",
 )
-def subscribers_export(project: Path, file: Path | None, fmt: str) -> None:
+def subscribers_export(project: Path | None, file: Path | None, fmt: str) -> None:
     """Export the subscribers and the unsubscribed addresses as CSV (stdout without FILE).
 
     \b
     Example:
         digest subscribers export --format constantcontact contacts.csv
     """
-    config = _config(project)
+    config = _config(_group_project(project))
     from digest._util.fs import atomic_write
     from digest.delivery import db, roster
     from digest.delivery import subscribers as files
