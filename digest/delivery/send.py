@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -207,23 +207,24 @@ def send_list(
         skipped = tuple(r.address for r in people if done.get(r.key) == "sent")
         in_doubt = tuple(r.address for r in people if done.get(r.key) == "pending")
         todo = [r for r in people if done.get(r.key) not in ("sent", "pending")]
-        base = dict(
-            skipped=skipped, in_doubt=in_doubt, unsubscribed=unsubscribed, log_file=log.file
+        before = SendReport(
+            issue_date,
+            "list",
+            skipped=skipped,
+            in_doubt=in_doubt,
+            unsubscribed=unsubscribed,
+            log_file=log.file,
         )
         if dry_run:
             template = config.digest.unsubscribe_url
             messages = [(r, personalize(outgoing.eml, r, template=template, now=now)) for r in todo]
             written = write_outbox(config, issue_date, messages, signer)
-            return SendReport(issue_date, "list", dry_run=True, written=written, **base)  # type: ignore[arg-type]
+            return replace(before, dry_run=True, written=written)
         if not todo:
-            return SendReport(issue_date, "list", **base)  # type: ignore[arg-type]
+            return before
         run = _ListRun(config, outgoing, log, signer, clock, now)
-        return run.send(
-            todo,
-            connect=connect,
-            pacer=pacer or Pacer(config.smtp.rate_per_minute),
-            report=SendReport(issue_date, "list", **base),  # type: ignore[arg-type]
-        )
+        pacer = pacer or Pacer(config.smtp.rate_per_minute)
+        return run.send(todo, connect=connect, pacer=pacer, report=before)
 
 
 def _bytes(message: EmailMessage, recipient: Recipient, signer: Signer | None) -> bytes:
@@ -294,17 +295,13 @@ class _ListRun:
                 self.log.mark(recipient, "sent", message_id, self.clock())
                 sent.append(recipient.address)
                 refused_in_a_row = 0
-        return SendReport(
-            report.issue_date,
-            "list",
+        return replace(
+            report,
             sent=tuple(sent),
-            skipped=report.skipped,
-            unsubscribed=report.unsubscribed,
             failed=tuple(failed),
             in_doubt=tuple(doubt),
             remaining=remaining,
             stopped=stopped,
-            log_file=report.log_file,
         )
 
     def _marker(self, recipient: Recipient, message_id: str) -> Callable[[], None]:
