@@ -193,3 +193,10 @@ def test_stores_made_before_the_move_keep_their_send_log(tmp_path, smtp_server):
     report = list_send(config, csv_path)
     assert report.skipped == ("reader01@example.net",) and len(report.sent) == 2
     assert "reader01@example.net" not in inbox.copies()
+
+
+def test_a_non_ascii_domain_travels_in_its_ascii_form():
+    from digest.delivery.subscribers import normalize_address
+
+    assert normalize_address("ed@münchen.de") == "ed@xn--mnchen-3ya.de"
+    assert normalize_address("jürgen@example.de") == "jürgen@example.de"  # needs SMTPUTF8
