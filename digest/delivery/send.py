@@ -18,6 +18,7 @@ An address whose transfer was cut off during DATA is "in doubt" and never sent a
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -198,9 +199,11 @@ def send_list(
     people = with_tokens(recipients, unsubscribe_key(config))
     signer = signer_for(config)
     clock = clock or (lambda: datetime.now(UTC))
-    with send_lock(config, issue_date), db.open_store(config) as store:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(send_lock(config, issue_date))
+        store = stack.enter_context(db.open_store(config))
         gone = roster.unsubscribed(store.conn)
-        log = SendLog(store.conn, issue_date, sent_file(config, issue_date))
+        log = stack.enter_context(SendLog(store.conn, issue_date, sent_file(config, issue_date)))
         done = log.statuses()
         unsubscribed = tuple(r.address for r in people if r.key in gone)
         people = tuple(r for r in people if r.key not in gone)
