@@ -593,7 +593,7 @@ def serve(project: Path | None, host: str, port: int) -> None:
 @main.group()
 @project_option
 @click.pass_context
-def subscribers(ctx: click.Context, project: Path) -> None:
+def subscribers(ctx: click.Context, project: Path | None) -> None:
     """Bring the subscriber list and its unsubscribes in and out of the store.
 
     \b
@@ -605,7 +605,7 @@ def subscribers(ctx: click.Context, project: Path) -> None:
 
 
 def _subcommand_project(func: F) -> F:
-    """--project after the subcommand too; without it, the group's (or the current folder)."""
+    """--project after the subcommand too; without it, the group's, else found as usual."""
     return click.option(
         "--project",
         "project",
@@ -615,9 +615,10 @@ def _subcommand_project(func: F) -> F:
     )(func)
 
 
-def _group_project(given: Path | None) -> Path:
+def _group_project(given: Path | None) -> Path | None:
+    """The subcommand's --project, else the group's; None: found as every command finds it."""
     parent = click.get_current_context().obj
-    return given or (parent if isinstance(parent, Path) else Path("."))
+    return given or (parent if isinstance(parent, Path) else None)
 
 
 @subscribers.command("import")

@@ -31,7 +31,7 @@ def write_draft(config: Config, headline: str | None) -> Path:
     path = config.issue_dir(ISSUE) / "draft.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "title: US-Japan Alliance Digest Vol 4.23\nstories:\n"
+        f"date: {ISSUE.isoformat()}\nstories:\n"
         + first
         + f"    body: {GOOD_BODY}\n"
         + '    sources: ["https://www3.nhk.or.jp/news/a.html"]\n',
