@@ -163,6 +163,7 @@ class Weights:
     pair_sentence: float = 2.5
     pair_apart: float = 1.5
     named: float = 0.5
+    shape: float = 3.0  # one of the scope's shapes (Japan-Korea thaw, treaty ally pact ...)
     topic: float = 0.75
     topic_max: float = 3.0
     exclusion: float = -6.0
@@ -170,6 +171,8 @@ class Weights:
     fresh_max: float = 1.0
     per_outlet: float = 0.5
     outlets_max: float = 2.0
+    editor_like: float = 0.5  # each past decision a candidate is like (ranking only)
+    editor_like_max: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,9 @@ class Rules:
     cluster_similarity: float = _checked(70.0, _percent)
     # Undecided candidates listed in a draft, best first; the rest: `digest candidates`.
     max_candidates: int = _checked(150, _positive)
+    near_misses: int = 20  # items just below min_score listed after the candidates
+    learn_from_editor: bool = True  # past drafts' picks and rejections adjust the ranking
+    knowledge: bool = True  # the entity lists shipped in digest/relevance/knowledge/
 
 
 @dataclass(frozen=True)

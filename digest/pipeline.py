@@ -2,7 +2,8 @@
 
     digest fetch    config.feeds --fetch.fetch_into_store--> store (items, feed health)
                     (conditional GETs, parse in a process pool, upsert; one report per feed)
-    digest draft    store.items_between(window) --relevance.select_candidates--> candidates
+    digest draft    store.items_between(window) + history.past_decisions (earlier drafts)
+                    --relevance.select_candidates--> Selection (candidates, near misses)
                     --draft.refresh_draft--> issues/DATE/draft.yaml (the program's part
                     rewritten, the editor's never; a published issue is refused first)
     digest candidates  the same selection, every candidate with its status in the draft
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from digest._util.fs import atomic_write
 from digest.config import Config
-from digest.editorial import check, draft
+from digest.editorial import check, draft, history
 from digest.errors import PublishError, RenderError
 from digest.ingest import fetch
 from digest.ingest.store import Store, store_path
@@ -50,8 +51,9 @@ def run_draft(
     with Store.open(store_path(config)) as store:
         items = store.items_between(window.start, window.end)
         health = store.feed_health(config.feeds, now)
-    candidates = select_candidates(items, config.rules, now=now)
-    return draft.refresh_draft(config, window, candidates, health=health, now=now)
+    decisions = history.past_decisions(config, window.date)
+    selection = select_candidates(items, config.rules, now=now, decisions=decisions)
+    return draft.refresh_draft(config, window, selection, health=health, now=now)
 
 
 def run_candidates(

@@ -4,9 +4,10 @@ Pure: scored items in, groups out. Two items are the same story when they were p
 within `Rules.cluster_hours` of each other, share at least two concepts, and either
 
 - they name the same things: the rule concepts they matched ("Hegseth | ヘグセス" is one
-  concept) plus the numbers in their titles, weighted by rarity in the batch (Dice
-  overlap; less is needed within 12 hours). This joins an English copy to a Japanese one,
-  where string similarity means nothing; or
+  concept; two topic words such as "defense" and "agree" alone are not enough) plus the
+  numbers in their titles, weighted by rarity in the batch (Dice overlap; less is needed
+  within 12 hours). This joins an English copy to a Japanese one, where string
+  similarity means nothing; or
 - their titles read alike (same language; rapidfuzz, score >= `Rules.cluster_similarity`).
 
 An item joins a group only if it matches most of the group's latest members, so
@@ -29,12 +30,13 @@ from rapidfuzz import fuzz
 
 from digest._util.text import HAN, detect_lang
 from digest.config import Rules
-from digest.relevance.score import Evidence, normalize
+from digest.relevance.score import GENERIC, Evidence, normalize
 
 # Keys carried by more items than this share of the batch say nothing about the story.
 _COMMON_SHARE = 0.05
 _MAX_COMPARISONS = 40
 _MIN_SHARED_CONCEPTS = 2
+_MIN_SHARED_TOPICS = 3  # when no name, place, phrase or number is shared
 _CONCEPT_OVERLAP = 0.65
 _MEMBERS_CHECKED = 8
 _CLOSE = timedelta(hours=12)
@@ -138,6 +140,10 @@ class _Similarity:
     def concept_overlap(self, a: _Story, b: _Story) -> float:
         shared = a.concepts & b.concepts
         if len(shared) < _MIN_SHARED_CONCEPTS:
+            return 0.0
+        # Topic words ("defense", "agree") say what kind of story, not which one: two
+        # stories sharing only topic words must share several of them.
+        if len(shared) < _MIN_SHARED_TOPICS and all(c.startswith(GENERIC) for c in shared):
             return 0.0
         w = self.weight
         both = sum(w[c] for c in shared)

@@ -5,7 +5,8 @@ Pure decision code: items, rules and the clock come in, candidates go out. The f
     Rules --compile_rules--> Matcher            (once: the terms as three trie regexes)
     Item  --Matcher.score--> Scored             (evidence + source kind + freshness)
           relevant ones --cluster.cluster_stories--> clusters of copies
-          clusters --select_candidates--> Candidate (best item, also = other outlets)
+          clusters --candidates.select_candidates--> Selection (candidates with every copy
+          in `also`, then the near misses)
 
 How text is matched (`Matcher.find`):
 - Text is NFKC-normalised (full-width Ａ and half-width ｶﾅ fold to their usual forms) and
@@ -30,8 +31,19 @@ How an item is scored (`Rules.weights`, shown to the editor as reasons):
   more again when one of them is a person named in the people lists;
 - section topic terms add points only when there is such US-Japan evidence;
 - exclusions (sports, entertainment ...) subtract;
+- with no US-Japan pair, one of the scope's shapes (digest.relevance.shapes: the
+  Japan-South Korea thaw, a Japan-ally security pact, a third country's reaction ...) counts
+  as evidence on its own, shown with its name;
+- a place written as a venue ("in Hiroshima", 広島で) is not a side when the item is about a
+  multilateral meeting or US-domestic politics ("venue, not actor");
+- a pair of nationality words only ("U.S. book finds Japanese publisher") counts once, and
+  topics do not lift it, unless the title names an alliance topic;
+- a summary that is a photo caption ("... (Name/Agency)") is not read;
 - the evidence decides relevance (>= min_score); the source kind, freshness and the number
   of outlets are added afterwards and only change the ranking.
+
+With `Rules.knowledge` the entity and shape lists shipped in digest/relevance/knowledge/
+join the lists of feeds.yaml.
 """
 
 from __future__ import annotations
@@ -44,17 +56,38 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from digest._util.text import detect_lang
 from digest.config import Rules
 from digest.models import Item, Reason, Scored
+from digest.relevance.knowledge import load_knowledge
+from digest.relevance.shapes import (
+    CHINA,
+    JAPAN_COMPANY,
+    MULTILATERAL,
+    NATIONALITY,
+    NOT_SHAPE,
+    SHAPE_LISTS,
+    SHAPE_UNITS,
+    US_COMPANY,
+    US_DOMESTIC,
+    VENUE,
+    find_shape,
+    is_venue,
+    shape_possible,
+)
 
 # Categories a matched word can belong to (one word may be in several lists).
 PHRASE, US, JAPAN, EXCLUDE, SOFT, MASK = "phrase", "us", "japan", "exclude", "soft", "mask"
 TOPIC = "topic"  # stored as ("topic", section index)
+GENERIC = "~"  # marks a topic concept: it says what kind of story, not which one
 OFFICE = "office"  # a Japan-side office word that belongs to another country (露外相)
 
+# A photo caption: "FILE PHOTO: ...", or ending with a credit "(Name/Agency)", "(... Getty Images)".
+_CAPTION = re.compile(
+    r"^FILE PHOTO|REUTERS/|\((?:[^()]{0,80}/[^()]{0,80}|[^()]{0,80}Getty Images)\)\s*\S{0,3}$"
+)
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"), "-")
 _QUOTES = {ord("\u2019"): "'", ord("\u2018"): "'", ord("\u201c"): '"', ord("\u201d"): '"'}
 _TRANSLATE = {**_DASHES, **_QUOTES}
@@ -67,7 +100,8 @@ _LEAD_SENTENCES = 3
 # "U.S. and Japan" stays one sentence.
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|[。！？!?]\s*|\n+")
 # Japanese words for offices end like this: 外相, 防衛大臣, 官房長官, 政府, 外務省, 官邸.
-_OFFICE_WORD = re.compile("(?:相|大臣|長官|政府|省|庁|総理|国会|官邸)$")
+# A meeting of an office holder (外相会談, 防衛相会合) is that office's too.
+_OFFICE_WORD = re.compile("(?:相|大臣|長官|政府|省|庁|総理|国会|官邸)(?:会談|会合|協議)?$")
 
 
 def normalize(text: str) -> str:
@@ -101,6 +135,7 @@ class _Form(NamedTuple):
     labels: tuple[str, ...]  # concepts for clustering
     named: bool  # a person from a people list
     topics: tuple[tuple[str, int], ...]  # (label, section index)
+    place: bool  # a place that may be only a venue
 
 
 def _form(terms: Sequence[Term]) -> _Form:
@@ -110,10 +145,15 @@ def _form(terms: Sequence[Term]) -> _Form:
         categories=cats,
         us=US in cats,
         japan=JAPAN in cats,
-        others=tuple(c for c in cats if c not in (US, JAPAN, TOPIC, MASK)),
-        labels=tuple(dict.fromkeys(t.label for t in terms if t.specific)),
+        others=tuple(c for c in cats if c not in (US, JAPAN, TOPIC, MASK, VENUE)),
+        labels=tuple(
+            dict.fromkeys(
+                GENERIC + t.label if t.category == TOPIC else t.label for t in terms if t.specific
+            )
+        ),
         named=any(t.specific and t.category in (US, JAPAN) for t in terms),
         topics=tuple((t.label, t.section) for t in terms if t.category == TOPIC),
+        place=VENUE in cats,
     )
 
 
@@ -124,6 +164,8 @@ class Hit(NamedTuple):
     unit: int  # 0 = title; 1.. = sentence of the summary
     word: str
     form: _Form
+    venue: bool = False  # a place written as where, not who ("in Tokyo", 東京で)
+    start: int = 0  # where the word starts in the joined title and summary
 
     @property
     def terms(self) -> tuple[Term, ...]:
@@ -147,14 +189,14 @@ def split_aliases(entry: str) -> list[str]:
 
 def _trie_pattern(words: Iterable[str]) -> str:
     """One regex alternative per trie branch: scanning cost barely grows with the term count."""
-    trie: dict = {}
+    trie: dict[str, Any] = {}
     for word in words:
         node = trie
         for char in word:
             node = node.setdefault(char, {})
         node[""] = {}
 
-    def build(node: dict) -> str:
+    def build(node: dict[str, Any]) -> str:
         ends = "" in node
         branches = [re.escape(char) + build(node[char]) for char in sorted(node) if char]
         if not branches:
@@ -190,7 +232,18 @@ class Matcher:
             (rules.false_friends, MASK, -1, True),
         ]
         lists += [(s.terms, TOPIC, i, False) for i, s in enumerate(rules.sections)]
-        ja, cs, ci = set(), set(), set()
+        if rules.knowledge:
+            known = load_knowledge()
+            lists += [
+                (known.us, US, -1, True),
+                (known.japan, JAPAN, -1, True),
+                (known.us_companies, US_COMPANY, -1, True),
+                (known.japan_companies, JAPAN_COMPANY, -1, True),
+            ]
+            lists += [(entries, name, -1, False) for name, entries in known.shapes]
+        ja: set[str] = set()
+        cs: set[str] = set()
+        ci: set[str] = set()
         for entries, category, section, exact_case in lists:
             for entry in entries:
                 aliases = [normalize(a) for a in split_aliases(entry)]
@@ -254,7 +307,7 @@ class Matcher:
             for form, terms in table.items():
                 if any(t.category == MASK for t in terms):
                     continue
-                own_side = any(t.category in sided for t in terms)
+                own_sides = {t.category for t in terms if t.category in sided}
                 for part in _parts(form):
                     inner = self.exact.get(part, []) + (
                         self.folded.get(part.lower(), []) if part.isascii() else []
@@ -262,7 +315,11 @@ class Matcher:
                     if fold and part.upper() in self.exact:
                         inner = inner + self.exact[part.upper()]
                     for t in inner:
-                        if t.category == MASK or (own_side and t.category in sided):
+                        # Same side: the inner name is a concept to cluster on (小泉防衛相
+                        # is Koizumi); another side is not inherited (米政府 is not Japan's).
+                        if t.category == MASK or (
+                            own_sides and t.category in sided and t.category not in own_sides
+                        ):
                             continue
                         if t not in terms:
                             terms.append(t)
@@ -345,6 +402,9 @@ class Matcher:
             SOFT: "soft exclusion",
             MASK: "ignored (false friend)",
             OFFICE: "another country's office",
+            US_COMPANY: "US alliance-sector company",
+            JAPAN_COMPANY: "Japanese alliance-sector company",
+            **{name: f"shape word ({name})" for name in SHAPE_LISTS},
         }
         found: dict[str, dict[str, None]] = {name: {} for name in names.values()}
         for start, word, form in self._scan_all(text, masks=True):
@@ -368,12 +428,17 @@ class Matcher:
         if not found:
             return []
         if found[-1][0] < cut:
-            return [Hit("title", 0, word, f) for _, word, f in found]
+            return [Hit("title", 0, word, f, False, pos) for pos, word, f in found]
         starts = [e.end() for e in _SENTENCE_END.finditer(text, cut + 1)]
         return [
-            Hit("title", 0, word, f)
-            if pos < cut
-            else Hit("summary", 1 + bisect_right(starts, pos), word, f)
+            Hit(
+                "title" if pos < cut else "summary",
+                0 if pos < cut else 1 + bisect_right(starts, pos),
+                word,
+                f,
+                False,
+                pos,
+            )
             for pos, word, f in found
         ]
 
@@ -383,13 +448,24 @@ class Matcher:
         self, item: Item, *, now: datetime | None = None, hits: list[Hit] | None = None
     ) -> Evidence:
         """Score one item; `now` adds freshness (None: no freshness, e.g. for `explain`)."""
+        text = ""
         if hits is None:
-            hits = self.find(item.title, item.summary)
-        if hits:
+            cut, text = _joined(item.title, item.summary)
+            found = self.scan(text)
+            if self.rules.min_score > 0 and not _has_signal(_found_categories(found)):
+                found = []  # most items: nothing that could be evidence
+            hits = self._hits(cut, text, found)
+        if hits and (self.rules.min_score <= 0 or _has_signal(_categories(hits))):
+            if any(h.form.place for h in hits):  # only now: most items never get here
+                text = text or _joined(item.title, item.summary)[1]
+                hits = [
+                    h._replace(venue=is_venue(text, h.start, h.word)) if h.form.place else h
+                    for h in hits
+                ]
             tally = _Tally(self, hits)
             reasons = tally.content_reasons()
             section, concepts = tally.section(), frozenset(tally.concepts)
-        else:  # most items: nothing to tally
+        else:  # most items: nothing that could be evidence, nothing to tally
             reasons, section, concepts = [], self.rules.default_section or None, frozenset()
         evidence = sum(r.points for r in reasons)
         relevant = evidence >= self.rules.min_score
@@ -403,14 +479,17 @@ class Matcher:
     def relevant_evidence(self, item: Item, *, now: datetime | None = None) -> Evidence | None:
         """The item's evidence if it is relevant, else None; cheap for the many items with
         no alliance phrase and no US-Japan pair anywhere (nothing more is built for them)."""
+        evidence = self.graded_evidence(item, now=now)
+        return evidence if evidence is not None and evidence.scored.relevant else None
+
+    def graded_evidence(self, item: Item, *, now: datetime | None = None) -> Evidence | None:
+        """The item's evidence, relevant or not, if it has any alliance signal at all (a
+        phrase, both sides, or the makings of a shape); None for the many items without."""
         cut, text = _joined(item.title, item.summary)
         found = self.scan(text)
-        if self.rules.min_score > 0:
-            categories = frozenset().union(*(form.categories for _, _, form in found))
-            if PHRASE not in categories and not (US in categories and JAPAN in categories):
-                return None
-        evidence = self.evidence(item, now=now, hits=self._hits(cut, text, found))
-        return evidence if evidence.scored.relevant else None
+        if self.rules.min_score > 0 and not _has_signal(_found_categories(found)):
+            return None
+        return self.evidence(item, now=now, hits=self._hits(cut, text, found))
 
     def _ranking_reasons(self, item: Item, now: datetime | None) -> list[Reason]:
         reasons = []
@@ -421,7 +500,7 @@ class Matcher:
                 Reason(self.kind_rule[item.kind], "feed", (item.feed,), points) if points else False
             )
             self._source_reasons[(item.kind, item.feed)] = source
-        if source:
+        if isinstance(source, Reason):
             reasons.append(source)
         if now is not None and item.dated:
             age_days = max(0.0, (now.timestamp() - item.published.timestamp()) / 86400)
@@ -447,11 +526,20 @@ class _Tally:
         self.section_weight = [0.0] * len(matcher.section_names)
         self.concepts: set[str] = set()
         self.named: dict[int, dict[str, None]] = {}  # unit -> people named there
+        # Places written as venues, kept apart until we know whether the item is about a
+        # multilateral meeting or US-domestic politics (then they are not actors).
+        self.venue_sides: dict[int, tuple[dict[str, None], dict[str, None]]] = {}
+        self.lead: dict[str, dict[str, None]] = {}  # category -> words of title and lead
+        self.title_topic = False
         topic_points = matcher.rules.weights.topic
         for h in hits:
             f, word, unit = h.form, h.word, h.unit
+            if unit <= SHAPE_UNITS:
+                for category in f.categories:
+                    self.lead.setdefault(category, {})[word] = None
             if f.us or f.japan:
-                us, japan = self.sides.setdefault(unit, ({}, {}))
+                table = self.venue_sides if h.venue else self.sides
+                us, japan = table.setdefault(unit, ({}, {}))
                 if f.us:
                     us[word] = None
                 if f.japan:
@@ -463,21 +551,68 @@ class _Tally:
             if f.labels:
                 self.concepts.update(f.labels)
             for label, section in f.topics:
+                self.title_topic = self.title_topic or not unit
                 self.section_weight[section] += 1.0 if unit else 2.0
                 if label not in self.topics:
                     self.topics[label] = (word, topic_points * (1.0 if unit else 1.5))
 
+    def venue_context(self) -> bool:
+        """A multilateral meeting or US-domestic politics: a host place is only a venue."""
+        return MULTILATERAL in self.lead or US_DOMESTIC in self.lead
+
+    def settle_venues(self) -> list[Reason]:
+        """Venues count as sides unless the item is about others meeting there."""
+        if not self.venue_sides:
+            return []
+        if not self.venue_context():
+            for unit, (us, japan) in self.venue_sides.items():
+                mine_us, mine_japan = self.sides.setdefault(unit, ({}, {}))
+                mine_us.update(us)
+                mine_japan.update(japan)
+            return []
+        words = tuple(dict.fromkeys(w for us, ja in self.venue_sides.values() for w in (*us, *ja)))
+        return [Reason("venue, not actor", "title+summary", words, 0.0)]
+
+    def shape_reasons(self) -> list[Reason]:
+        """The scope's shapes that need no US-Japan pair (first match only), each named."""
+        if (NOT_SHAPE, "title") in self.words:  # the title decides what the item is about
+            return []
+        lead_sides = [sides for unit, sides in self.sides.items() if unit <= SHAPE_UNITS]
+        japan = {w: None for _, ja in lead_sides for w in ja}
+        us = {w: None for u, _ in lead_sides for w in u}
+        found = find_shape(self.lead, japan, us, china_in_title=(CHINA, "title") in self.words)
+        if found is None:
+            return []
+        name, words = found
+        return [Reason(name, "title+lead", words, self.matcher.rules.weights.shape)]
+
     def content_reasons(self) -> list[Reason]:
         w = self.matcher.rules.weights
         reasons: list[Reason] = []
+        venue_reasons = self.settle_venues()
         for field, points in (("title", w.phrase_title), ("summary", w.phrase_summary)):
             if words := self.words.get((PHRASE, field)):
                 reasons.append(Reason("alliance phrase", field, tuple(words), points))
-        reasons += self.pair_reasons()
+        pairs = self.pair_reasons()
+        shapes = self.shape_reasons() if not (reasons and pairs) else []
+        if pairs and not reasons and not shapes and self.coincidental():
+            # "U.S. book finds Japanese publisher": only nationality words, and the title
+            # names no alliance topic. One pair counts, and topics do not lift it.
+            reasons.append(dataclasses.replace(pairs[0], rule="US + Japan only as nationalities"))
+            return reasons + self.exclusion_reasons() + venue_reasons
+        reasons += pairs
+        if not pairs:
+            reasons += shapes
+        reasons += venue_reasons
         if reasons and self.topics:  # topics only rank items with US-Japan evidence
             points = min(w.topic_max, sum(p for _, p in self.topics.values()))
-            words = tuple(dict.fromkeys(word for word, _ in self.topics.values()))
-            reasons.append(Reason("topic", "title+summary", words, round(points, 2)))
+            topic_words = tuple(dict.fromkeys(word for word, _ in self.topics.values()))
+            reasons.append(Reason("topic", "title+summary", topic_words, round(points, 2)))
+        return reasons + self.exclusion_reasons()
+
+    def exclusion_reasons(self) -> list[Reason]:
+        w = self.matcher.rules.weights
+        reasons = []
         for category, rule, points in (
             (EXCLUDE, "exclusion", w.exclusion),
             (SOFT, "soft exclusion", w.soft_exclusion),
@@ -486,6 +621,15 @@ class _Tally:
                 if words := self.words.get((category, field)):
                     reasons.append(Reason(rule, field, tuple(words), points * len(words)))
         return reasons
+
+    def coincidental(self) -> bool:
+        """Both sides only as nationality words ("U.S. book", "Japanese publisher"), no
+        one named, and no alliance topic in the title. Capitals stand for governments
+        ("Washington presses Tokyo"), so they are not nationality words."""
+        if self.named or self.title_topic:
+            return False
+        words = {w for us, japan in self.sides.values() for w in (*us, *japan)}
+        return words <= NATIONALITY
 
     def pair_reasons(self) -> list[Reason]:
         w = self.matcher.rules.weights
@@ -542,6 +686,21 @@ class _Tally:
         return self.matcher.rules.default_section or None
 
 
+def _found_categories(found: list[tuple[int, str, _Form]]) -> frozenset[str]:
+    return frozenset().union(*(form.categories for _, _, form in found))
+
+
+def _categories(hits: list[Hit]) -> frozenset[str]:
+    return frozenset().union(*(h.form.categories for h in hits))
+
+
+def _has_signal(categories: frozenset[str]) -> bool:
+    """Could these words make an item relevant: a phrase, both sides, or a shape's makings."""
+    if PHRASE in categories or (US in categories and JAPAN in categories):
+        return True
+    return shape_possible(categories, japan=JAPAN in categories)
+
+
 def _parts(form: str) -> list[str]:
     """Shorter forms that may sit inside `form`: substrings in Japanese, word runs in English."""
     if not form.isascii():
@@ -561,7 +720,10 @@ def _parts(form: str) -> list[str]:
 
 
 def _joined(title: str, summary: str) -> tuple[int, str]:
-    """Title and summary normalised and joined by a newline, and where the title ends."""
+    """Title and summary normalised and joined by a newline, and where the title ends.
+    A summary that is a photo caption (some feeds give one) says nothing about the story."""
+    if summary and _CAPTION.search(summary):
+        summary = ""
     title = normalize(title)
     return len(title), f"{title}\n{normalize(summary)}" if summary else title
 
