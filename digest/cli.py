@@ -157,19 +157,28 @@ def main(verbose: int, project: Path | None) -> None:
     default=None,
     help="Show a progress bar (default: only on a terminal).",
 )
-def fetch(project: Path | None, progress: bool | None) -> None:
-    """Pull every feed of feeds.yaml into the store.
+@click.option(
+    "--force", is_flag=True, help="Fetch every feed now, ignoring poll times and backoff."
+)
+def fetch(project: Path | None, progress: bool | None, force: bool) -> None:
+    """Pull the feeds that are due into the store (each feed has its own poll interval).
+
+    Exit status 1 when every feed that was due failed.
 
     \b
     Example:
         digest fetch --project ~/alliance
+        digest fetch --force    # after an outage: do not wait out the backoff
     """
     config = _config(project)
     from digest import pipeline, report
 
     show = sys.stderr.isatty() if progress is None else progress
-    run = pipeline.run_fetch(config, now=utc_now(), show_progress=show)
+    run = pipeline.run_fetch(config, now=utc_now(), show_progress=show, force=force)
     report.print_fetch_summary(run)
+    if report.every_due_feed_failed(run):
+        click.echo("error: every feed that was due failed; see the lines above", err=True)
+        sys.exit(1)
 
 
 @main.command()

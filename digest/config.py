@@ -227,14 +227,24 @@ class FetchSettings:
     max_bytes: int = _checked(10_000_000, _positive)
     retries: int = 2
     max_redirects: int = 5
+    # Who fetches and how to reach them; empty: "AllianceDigest/<version> (<organisation>;
+    # +<contact_url>)". {version} is replaced by the program's version.
+    user_agent: str = ""
+    # Each feed's own polling interval stays within these (digest/ingest/polling.py).
+    min_poll_minutes: float = _checked(15.0, _positive)
+    max_poll_hours: float = _checked(24.0, _positive)
+    default_poll_hours: float = _checked(1.0, _positive)  # a feed whose items have no dates
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
     """The unattended job: fetch often, draft on issue days."""
 
-    fetch_every_hours: float = _checked(3.0, _positive)
-    jitter_minutes: int = 10
+    # The fetch job wakes this often and fetches only the feeds that are due (each feed has
+    # its own interval); fetch_every_hours, if given, overrides it (older projects).
+    wake_every_minutes: float = _checked(5.0, _positive)
+    fetch_every_hours: float | None = _checked(None, _positive)
+    jitter_minutes: int = 0
     draft_cron: str = _checked("0 7 1,15 * *", _cron)
     timezone: str = _checked("America/New_York", _timezone)
     # A run missed while the server was down is made up once if it is at most this late.

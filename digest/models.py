@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 SourceKind = Literal["government", "wire", "press", "think_tank", "blog", "other"]
@@ -58,6 +58,7 @@ class Fetched:
     permanent_redirect: str | None = None
     elapsed_s: float = 0.0
     bytes_read: int = 0
+    max_age_s: float | None = None  # Cache-Control: max-age of the answer
 
     @property
     def ok(self) -> bool:
@@ -229,7 +230,8 @@ class FeedReport:
     """One line of a fetch run's summary."""
 
     feed: str
-    outcome: Literal["fetched", "not_modified", "unchanged", "failed", "skipped", "gone"]
+    # skipped: waiting out a backoff after failures; not_due: its next poll is still ahead
+    outcome: Literal["fetched", "not_modified", "unchanged", "failed", "skipped", "gone", "not_due"]
     new_items: int = 0
     items: int = 0
     detail: str = ""
@@ -279,6 +281,9 @@ class FeedHealth:
     gone: bool = False
     next_attempt: datetime | None = None
     moved_to: str | None = None  # a permanent redirect: update the feed's url in feeds.yaml
+    poll_every: timedelta | None = None  # the feed's own polling interval (digest.ingest.polling)
+    next_fetch: datetime | None = None
+    possible_gaps: int = 0  # fetches in the health window that suggest items were missed
 
     @property
     def failing(self) -> bool:

@@ -33,9 +33,13 @@ from digest.publish.site import archive
 from digest.relevance.candidates import select_candidates
 
 
-def run_fetch(config: Config, *, now: datetime, show_progress: bool = False) -> RunReport:
+def run_fetch(
+    config: Config, *, now: datetime, show_progress: bool = False, force: bool = False
+) -> RunReport:
     with Store.open(store_path(config)) as store:
-        return fetch.fetch_into_store(config, store, now=now, show_progress=show_progress)
+        return fetch.fetch_into_store(
+            config, store, now=now, show_progress=show_progress, force=force
+        )
 
 
 def run_draft(

@@ -12,6 +12,9 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from digest._util.text import console_safe
 
 from digest.config import Config
 from digest.models import Candidate, DraftSummary, FeedHealth, RunReport, Scored
@@ -22,12 +25,21 @@ def print_fetch_summary(run: RunReport) -> None:
     click.echo(
         f"fetched {run.count('fetched')}, not modified {run.count('not_modified')}, "
         f"unchanged {run.count('unchanged')}, skipped {run.count('skipped')}, "
-        f"failed {run.count('failed') + run.count('gone')}; "
+        f"failed {run.count('failed') + run.count('gone')}, not due {run.count('not_due')}; "
         f"{run.new_items} new item(s) in {seconds:.1f} s"
     )
     for feed in run.feeds:
+        if feed.outcome == "not_due":
+            continue  # the normal case between polls: `digest status` shows when
         if feed.outcome in ("failed", "gone") or feed.detail:
-            click.echo(f"  {feed.feed}: {feed.outcome}: {feed.detail}")
+            # Feed names and server messages are data: shown as text, never acted on.
+            click.echo(f"  {console_safe(feed.feed)}: {feed.outcome}: {console_safe(feed.detail)}")
+
+
+def every_due_feed_failed(run: RunReport) -> bool:
+    """True when at least one feed was due and every one of them failed (exit status 1)."""
+    due = [f for f in run.feeds if f.outcome not in ("skipped", "not_due")]
+    return bool(due) and all(f.outcome in ("failed", "gone") for f in due)
 
 
 def print_draft_summary(summary: DraftSummary) -> None:
@@ -53,6 +65,11 @@ def health_json(health: FeedHealth) -> dict[str, Any]:
         "gone": health.gone,
         "next_attempt": _iso(health.next_attempt),
         "moved_to": health.moved_to,
+        "poll_every_minutes": (
+            round(health.poll_every.total_seconds() / 60) if health.poll_every else None
+        ),
+        "next_fetch": _iso(health.next_fetch),
+        "possible_gaps": health.possible_gaps,
     }
 
 
@@ -70,6 +87,7 @@ def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
         "feeds": len(feeds),
         "failing": sum(1 for h in health if h.failing),
         "gone": sum(1 for h in health if h.gone),
+        "possible_gaps": sum(1 for h in health if h.possible_gaps),
         "items_14d": recent,
         "items": items,
     }
@@ -98,23 +116,55 @@ def half_done_publishes(config: Config) -> list[dict[str, Any]]:
 
 def print_status(data: dict[str, Any]) -> None:
     table = Table(title="Feeds", title_justify="left")
-    for column in ("feed", "last success", "items 14d", "failures", "quiet days", "last error"):
+    columns = (
+        "feed",
+        "last success",
+        "items 14d",
+        "failures",
+        "quiet days",
+        "poll every",
+        "next fetch",
+        "gaps 14d",
+        "last error",
+    )
+    for column in columns:
         table.add_column(column, overflow="fold")
     for feed in data["feeds"]:
         last = (feed["last_success"] or "never")[:16].replace("T", " ")
         state = "gone" if feed["gone"] else str(feed["consecutive_failures"])
         quiet = "" if feed["quiet_days"] is None else str(feed["quiet_days"])
-        table.add_row(
-            feed["feed"], last, str(feed["items_14d"]), state, quiet, feed["last_error"] or ""
+        every = feed.get("poll_every_minutes")
+        gaps = feed.get("possible_gaps") or 0
+        cells = (
+            feed["feed"],
+            last,
+            str(feed["items_14d"]),
+            state,
+            quiet,
+            "" if every is None else f"{every} min",
+            (feed.get("next_fetch") or "")[:16].replace("T", " "),
+            f"{gaps} possible gap(s)" if gaps else "",
+            feed["last_error"] or "",
         )
+        # Text cells: a feed's name or a server's message is never read as rich markup.
+        table.add_row(*(Text(console_safe(cell)) for cell in cells))
     # Piped output has no terminal width; give the table room instead of 80 columns.
-    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
     console.print(table)
     for feed in data["feeds"]:
         if feed["moved_to"]:
             console.print(
-                f"{feed['feed']} moved permanently to {feed['moved_to']}: "
-                "update its url in feeds.yaml"
+                Text(
+                    f"{console_safe(feed['feed'])} moved permanently to "
+                    f"{console_safe(feed['moved_to'])}: update its url in feeds.yaml"
+                )
+            )
+        if feed.get("possible_gaps"):
+            console.print(
+                Text(
+                    f"{console_safe(feed['feed'])}: possible gap (items may have scrolled off "
+                    "between two fetches); its polling interval was shortened"
+                )
             )
     totals = data["totals"]
     console.print(
@@ -129,7 +179,7 @@ def print_status(data: dict[str, Any]) -> None:
     if current:
         counts = ", ".join(f"{k} {v}" for k, v in current.get("counts", {}).items())
         console.print(
-            f"draft {current.get('path')}: {counts}; {current.get('stories', 0)} story(ies)"
+            Text(f"draft {current.get('path')}: {counts}; {current.get('stories', 0)} story(ies)")
         )
 
 

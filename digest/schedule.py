@@ -4,7 +4,7 @@
             open the job store .digest/schedule.sqlite (jobs and their next run survive restarts)
             plan the jobs from `schedule:` of feeds.yaml; keep a stored job whose settings did
             not change (so a run missed while we were down is still due), replace the others
-    run     fetch   every `fetch_every_hours`, +- `jitter_minutes`
+    run     fetch   wake every `wake_every_minutes` (+- `jitter_minutes`), fetch the feeds due
             draft   on `draft_cron` in `timezone`, then mail the editors (or log the notice)
                     once per wall-clock time across DST changes, as cron does
             one worker thread: a draft never runs in the middle of a fetch; each job at most
@@ -108,7 +108,11 @@ def plan_jobs(config: Config, funcs: JobFuncs = JobFuncs()) -> tuple[PlannedJob,
     """The jobs the `schedule:` section asks for."""
     settings = config.schedule
     grace = int(settings.misfire_grace_hours * 3600)
-    every = timedelta(hours=settings.fetch_every_hours)
+    every = (
+        timedelta(hours=settings.fetch_every_hours)
+        if settings.fetch_every_hours
+        else timedelta(minutes=settings.wake_every_minutes)
+    )
     fetch = PlannedJob(
         id="fetch",
         func=funcs.fetch,

@@ -58,3 +58,23 @@ def clean_text(text: str | None) -> str:
 def one_line(text: str | None) -> str:
     """Clean text with its whitespace folded to single spaces."""
     return " ".join(clean_text(text).split())
+
+
+def console_safe(text: str | None) -> str:
+    """Text from outside (a feed, a server) made safe to print on a terminal: one line,
+    control and reordering characters written as escapes (\\x1b, \\u202e), never acted on.
+
+    Rich markup is a separate matter: print such text as rich `Text`, or through click.
+    """
+    return _CONSOLE_UNSAFE.sub(_escape_char, text or "")
+
+
+_CONSOLE_UNSAFE = re.compile(f"[\t\n\r]|{UNSAFE_CHARS.pattern}")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group(0)
+    if char in "\t\n\r":
+        return " "
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -1,16 +1,19 @@
 """Feeds -> the store: fast, polite, incremental, and no bad feed can break or slow the run.
 
     config.feeds + store feed states
-      --plan-->           due feeds (failing ones wait out a growing delay: "skipped")
-      --Fetcher.fetch-->  Fetched per feed (httpx: conditional GET, size cap, redirect
-                          limit, retries with backoff and jitter on transient failures)
+      --plan-->           due feeds: each feed's own poll time has come ("not_due" else),
+                          failing ones wait out a growing delay ("skipped"); --force: all
+      --Fetcher.fetch-->  Fetched per feed (httpx: conditional GET, decoded-size cap,
+                          redirects checked hop by hop, retries with backoff and jitter)
       --body hash-->      a body identical to last time is not parsed again ("unchanged")
       --parse_feed-->     Parsed, in a process pool (feedparser is the real CPU cost)
+      --polling-->        the feed's next interval, and whether items were probably missed
       --store-->          items and the feed's new state, one transaction per feed
       --> RunReport       one FeedReport per feed
 
-Concurrency is bounded overall and per host. Decisions (what is due, how long to back off,
-what an outcome means) are pure functions of their inputs and `now`.
+Concurrency is bounded overall and per host. Decisions (what is due, how long to wait,
+what an outcome means) are pure functions of their inputs and `now` (digest.ingest.polling);
+what a hostile server cannot do is digest.ingest.limits.
 """
 
 from __future__ import annotations
@@ -22,26 +25,37 @@ import hashlib
 import multiprocessing
 import os
 import random
+import signal
+import socket
 import sqlite3
 import ssl
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from importlib import metadata
 
 import httpx
 
+from digest._util.text import console_safe
 from digest._util.urls import host_key
 from digest.config import Config, FetchSettings
+from digest.ingest import polling
+from digest.ingest.limits import (
+    ACCEPT_ENCODING,
+    BodyRefused,
+    BoundedDecoder,
+    RedirectRefused,
+    redirect_refusal,
+    too_large_message,
+)
 from digest.ingest.parse import parse_feed
+from digest.ingest.polling import GONE_RETRY, backoff_until, retry_after_seconds
 from digest.ingest.store import FeedOutcome, FeedState, Store
 from digest.models import FeedReport, FeedSource, Fetched, Parsed, RunReport, Validators
 
-BACKOFF_BASE = timedelta(hours=1)
-BACKOFF_CAP = timedelta(hours=24)
-GONE_RETRY = timedelta(days=7)
+FEED_URL = "digest_feed_url"  # request extension: the configured URL, for the redirect check
 # Retries inside one run: short waits, since the whole run should cost one slow feed.
 RETRY_BASE_S = 0.5
 RETRY_CAP_S = 8.0
@@ -51,10 +65,6 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -69,55 +79,30 @@ class Attempt:
 # -- pure decisions --------------------------------------------------------------------------
 
 
-def is_due(state: FeedState, now: datetime) -> bool:
-    """A feed is fetched unless it failed and its next attempt is still ahead."""
-    return state.next_attempt is None or state.next_attempt <= now
-
-
-def backoff_until(
-    name: str, failures: int, now: datetime, *, retry_after: datetime | None = None
-) -> datetime:
-    """When to try a feed again after its `failures`-th failure in a row.
-
-    1 h, 2 h, 4 h ... up to 24 h, with a per-feed jitter of up to 10% so failing feeds
-    spread out; never before a server's Retry-After.
-    """
-    delay = min(BACKOFF_BASE * 2 ** max(0, failures - 1), BACKOFF_CAP)
-    spread = int(hashlib.sha256(f"{name}:{failures}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    until = now + delay * (0.9 + 0.2 * spread)
-    if retry_after is not None and retry_after > until:
-        until = retry_after
-    return until.replace(microsecond=0)
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from now: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
 def retry_delay(attempt: int, retry_after: float | None, rng: random.Random) -> float:
     """Exponential backoff with full jitter; a server's Retry-After wins when it asks for more."""
     delay = rng.uniform(0.5, 1.0) * min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)
     return max(delay, retry_after or 0.0)
 
 
-def user_agent(contact_url: str) -> str:
+def user_agent(config: Config) -> str:
+    """Who fetches and how to reach them: fetch.user_agent, else the project's identity."""
     try:
         version = metadata.version("alliance-digest")
     except metadata.PackageNotFoundError:
         version = "0"
-    return f"AllianceDigest/{version} (+{contact_url})"
+    if config.fetch.user_agent:
+        return config.fetch.user_agent.replace("{version}", version)
+    who = config.digest.organisation
+    return f"AllianceDigest/{version} ({who}; +{config.digest.contact_url})"
+
+
+def poll_bounds(settings: FetchSettings) -> polling.PollBounds:
+    return polling.PollBounds(
+        shortest=timedelta(minutes=settings.min_poll_minutes),
+        longest=timedelta(hours=settings.max_poll_hours),
+        fallback=timedelta(hours=settings.default_poll_hours),
+    )
 
 
 # -- the network ------------------------------------------------------------------------------
@@ -185,8 +170,12 @@ class Fetcher:
             headers["If-Modified-Since"] = validators.last_modified
         client = self.client_for(host)
         try:
-            async with client.stream("GET", source.url, headers=headers) as response:
+            async with client.stream(
+                "GET", source.url, headers=headers, extensions={FEED_URL: source.url}
+            ) as response:
                 return await self._read(source, response)
+        except RedirectRefused as exc:
+            return Attempt(Fetched(source=source, error=str(exc)))
         except httpx.TooManyRedirects:
             return Attempt(
                 Fetched(
@@ -207,9 +196,8 @@ class Fetcher:
             return Attempt(
                 Fetched(source=source, error=f"connection failed: {reason}"), transient=True
             )
-        except _TooLarge as exc:
-            message, read = exc.args
-            return Attempt(Fetched(source=source, error=message, bytes_read=read))
+        except BodyRefused as exc:
+            return Attempt(Fetched(source=source, error=exc.message, bytes_read=exc.bytes_read))
         except httpx.HTTPError as exc:  # decoding errors and the like
             return Attempt(Fetched(source=source, error=f"HTTP error: {exc}"))
 
@@ -217,7 +205,11 @@ class Fetcher:
         redirect = _permanent_redirect(response)
         status = response.status_code
         base = Fetched(
-            source=source, status=status, final_url=str(response.url), permanent_redirect=redirect
+            source=source,
+            status=status,
+            final_url=str(response.url),
+            permanent_redirect=redirect,
+            max_age_s=polling.max_age_seconds(response.headers.get("Cache-Control")),
         )
         if status == 304:
             return Attempt(replace(base, not_modified=True, validators=_validators(response, None)))
@@ -229,18 +221,7 @@ class Fetcher:
                 transient=status in TRANSIENT_STATUS,
                 retry_after_s=retry_after,
             )
-        cap = self.settings.max_bytes
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise _TooLarge(_too_large(cap, int(declared)), 0)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            chunks.append(chunk)
-            if size > cap or response.num_bytes_downloaded > cap:
-                raise _TooLarge(_too_large(cap, None), response.num_bytes_downloaded)
-        body = b"".join(chunks)
+        body = await self._body(response)
         return Attempt(
             replace(
                 base,
@@ -250,6 +231,16 @@ class Fetcher:
                 bytes_read=response.num_bytes_downloaded,
             )
         )
+
+    async def _body(self, response: httpx.Response) -> bytes:
+        """The decoded body, never more than fetch.max_bytes of it (BodyRefused past that)."""
+        cap = self.settings.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise BodyRefused(too_large_message(cap, int(declared)), 0)
+        decoder = BoundedDecoder(response.headers.get("Content-Encoding"), cap)
+        chunks = [decoder.feed(raw) async for raw in response.aiter_raw()]
+        return b"".join(chunks)
 
 
 def _utcnow() -> datetime:
@@ -274,6 +265,7 @@ def _permanent_redirect(response: httpx.Response) -> str | None:
 
 
 def _status_error(status: int, phrase: str, retry_after: float | None) -> str:
+    phrase = console_safe(phrase)[:80]  # the server's words: shown, never interpreted
     advice = {
         404: "the feed moved or was removed; find its new URL or disable it",
         410: "the publisher removed the feed for good; remove it from feeds.yaml",
@@ -288,14 +280,6 @@ def _status_error(status: int, phrase: str, retry_after: float | None) -> str:
     )
     wait = f", asks to wait {retry_after:.0f} s" if retry_after else ""
     return f"HTTP {status} {phrase}{wait}: {advice}"
-
-
-def _too_large(cap: int, declared: int | None) -> str:
-    size = f" ({declared:,} bytes)" if declared else ""
-    return (
-        f"response larger than {cap:,} bytes{size}; stopped reading. "
-        "If the feed is real, raise fetch.max_bytes in feeds.yaml"
-    )
 
 
 def make_clients(
@@ -322,7 +306,8 @@ def make_clients(
     limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=per_shard)
     return [
         httpx.AsyncClient(
-            headers={"User-Agent": agent, "Accept": ACCEPT},
+            headers={"User-Agent": agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
+            event_hooks={"request": [_check_redirect]},
             timeout=timeout,
             limits=limits,
             follow_redirects=True,
@@ -334,17 +319,45 @@ def make_clients(
     ]
 
 
+async def _check_redirect(request: httpx.Request) -> None:
+    """Before each request: a redirect may not lead inside unless the feed lives there."""
+    feed_url = request.extensions.get(FEED_URL)
+    if not feed_url or str(request.url) == feed_url:
+        return
+    host = request.url.host
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return  # unresolvable: the connection itself will fail and say so
+    addresses = [str(info[4][0]) for info in infos]
+    if reason := redirect_refusal(feed_url, str(request.url), addresses):
+        raise RedirectRefused(reason)
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
 def fetch_into_store(
-    config: Config, store: Store, *, now: datetime, show_progress: bool = False
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    show_progress: bool = False,
+    force: bool = False,
+    only: Sequence[str] | None = None,
 ) -> RunReport:
-    """Fetch every enabled feed that is due, parse, store; one FeedReport per feed."""
-    sources = [s for s in config.feeds if s.enabled]
+    """Fetch every enabled feed that is due, parse, store; one FeedReport per feed.
+
+    `force`: fetch every feed now, whatever its poll time or backoff. `only`: these feed
+    names (e.g. `digest feeds check`).
+    """
+    sources = [s for s in config.feeds if s.enabled and (only is None or s.name in only)]
     # The caller decides (the CLI: a terminal, or --progress); logs stay quiet either way.
     with _parse_pool() as pool:
-        return asyncio.run(_run(config, store, sources, pool, now=now, show_progress=show_progress))
+        return asyncio.run(
+            _run(config, store, sources, pool, now=now, show_progress=show_progress, force=force)
+        )
 
 
 @dataclass(frozen=True)
@@ -356,23 +369,31 @@ class Job:
 
 
 def plan(
-    sources: Sequence[FeedSource], states: dict[str, FeedState], now: datetime
+    sources: Sequence[FeedSource],
+    states: dict[str, FeedState],
+    now: datetime,
+    *,
+    force: bool = False,
 ) -> tuple[list[Job], list[FeedReport]]:
-    """Which feeds to fetch now; the others are waiting out a backoff and reported as skipped.
+    """Which feeds to fetch now; the others are reported as skipped (backoff) or not due.
 
     A feed whose URL changed in feeds.yaml starts afresh: its old validators and failures
     belonged to the old address.
     """
-    jobs, skipped = [], []
+    jobs, waiting = [], []
     for source in sources:
         state = states.get(source.name) or FeedState(name=source.name)
         if state.url and state.url != source.url:
             state = FeedState(name=source.name)
-        if is_due(state, now):
+        if force or (
+            polling.is_due(state.next_attempt, now) and polling.is_due(state.next_fetch, now)
+        ):
             jobs.append(Job(source, state))
+        elif not polling.is_due(state.next_attempt, now):
+            waiting.append(_skipped(state))
         else:
-            skipped.append(_skipped(state))
-    return jobs, skipped
+            waiting.append(_not_due(state))
+    return jobs, waiting
 
 
 async def _run(
@@ -383,16 +404,18 @@ async def _run(
     *,
     now: datetime,
     show_progress: bool,
+    force: bool = False,
 ) -> RunReport:
     started = time.monotonic()
-    jobs, skipped = plan(sources, store.feed_states(), now)
-    reports = {r.feed: r for r in skipped}
-    agent = user_agent(config.digest.contact_url)
+    jobs, waiting = plan(sources, store.feed_states(), now, force=force)
+    reports = {r.feed: r for r in waiting}
+    agent = user_agent(config)
     clients = make_clients(config.fetch, agent)
     fetcher = Fetcher(config.fetch, agent, clients)
+    bounds = poll_bounds(config.fetch)
     progress = _Progress(len(jobs)) if show_progress else None
     try:
-        tasks = [_one(fetcher, store, pool, job, now, progress) for job in jobs]
+        tasks = [_one(fetcher, store, pool, job, now, bounds, progress) for job in jobs]
         for report in await asyncio.gather(*tasks):
             reports[report.feed] = report
     finally:
@@ -410,6 +433,7 @@ async def _one(
     pool: concurrent.futures.Executor | None,
     job: Job,
     now: datetime,
+    bounds: polling.PollBounds,
     progress: _Progress | None,
 ) -> FeedReport:
     try:
@@ -418,7 +442,7 @@ async def _one(
         except Exception as exc:  # httpx.InvalidURL and anything unforeseen: this feed only
             attempt = Attempt(Fetched(source=job.source, error=f"cannot fetch: {exc!r}"))
         try:
-            return await _settle(store, pool, job, attempt, now)
+            return await _settle(store, pool, job, attempt, now, bounds)
         except sqlite3.Error:
             raise  # a broken store is the run's problem, not this feed's
         except Exception as exc:  # a bug must cost one feed, not the run
@@ -435,6 +459,7 @@ async def _settle(
     job: Job,
     attempt: Attempt,
     now: datetime,
+    bounds: polling.PollBounds,
 ) -> FeedReport:
     """Turn one fetch into stored items and state, and its line in the report."""
     source, state, fetched = job.source, job.state, attempt.fetched
@@ -450,20 +475,23 @@ async def _settle(
             etag=fetched.validators.etag or state.validators.etag,
             last_modified=fetched.validators.last_modified or state.validators.last_modified,
         )
-        store.record_fetch(source.name, _ok(source, fetched, kept), (), now)
+        store.record_fetch(source.name, _ok(source, fetched, kept, state, now, bounds), (), now)
         return FeedReport(source.name, "not_modified", detail=moved)
     body = fetched.body or b""
     if state.validators.body_hash and fetched.validators.body_hash == state.validators.body_hash:
-        store.record_fetch(source.name, _ok(source, fetched, fetched.validators), (), now)
+        outcome = _ok(source, fetched, fetched.validators, state, now, bounds)
+        store.record_fetch(source.name, outcome, (), now)
         return FeedReport(source.name, "unchanged", detail=moved)
     parsed = await _parse(pool, source, body, fetched, now)
     if not parsed.items and parsed.problem:
         failed = replace(fetched, error=parsed.problem)
         return _record_failure(store, source, state, failed, now, None)
-    new = store.record_fetch(
-        source.name, _ok(source, fetched, fetched.validators), parsed.items, now
-    )
-    detail = "; ".join(d for d in (parsed.problem, moved) if d)
+    times = [item.published for item in parsed.items if item.dated]
+    outcome = _ok(source, fetched, fetched.validators, state, now, bounds, times)
+    first_fetch = state.last_success is None
+    new = store.record_fetch(source.name, outcome, parsed.items, now, backlog=first_fetch)
+    gap = _gap_detail(outcome) if outcome.possible_gap else ""
+    detail = "; ".join(d for d in (parsed.problem, gap, moved) if d)
     return FeedReport(source.name, "fetched", new_items=new, items=len(parsed.items), detail=detail)
 
 
@@ -485,13 +513,43 @@ async def _parse(
         return call()  # a worker died (out of memory?); parse here rather than lose the feed
 
 
-def _ok(source: FeedSource, fetched: Fetched, validators: Validators) -> FeedOutcome:
+def _ok(
+    source: FeedSource,
+    fetched: Fetched,
+    validators: Validators,
+    state: FeedState,
+    now: datetime,
+    bounds: polling.PollBounds,
+    times: Sequence[datetime] = (),
+) -> FeedOutcome:
+    """A success, with the feed's next poll decided from the items it showed (if any)."""
+    gap = polling.possible_gap(state.newest_seen, times)
+    interval = polling.poll_interval(
+        times, bounds, previous=state.poll_every, gap=gap, max_age_s=fetched.max_age_s
+    )
     return FeedOutcome(
         url=source.url,
         ok=True,
         validators=validators,
         permanent_redirect=fetched.permanent_redirect,
+        poll_every=interval,
+        next_fetch=polling.next_fetch(now, interval),
+        newest_seen=max(times) if times else None,
+        possible_gap=gap,
     )
+
+
+def _gap_detail(outcome: FeedOutcome) -> str:
+    every = outcome.poll_every or timedelta(0)
+    return (
+        "possible gap: every item is newer than the newest seen last time, so some may "
+        f"have scrolled off unseen; now polled every {_minutes(every)}"
+    )
+
+
+def _minutes(interval: timedelta) -> str:
+    minutes = round(interval.total_seconds() / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
 def _record_failure(
@@ -532,6 +590,11 @@ def _skipped(state: FeedState) -> FeedReport:
     return FeedReport(state.name, "skipped", detail=f"{what}, waiting until {when}{last}")
 
 
+def _not_due(state: FeedState) -> FeedReport:
+    when = _short(state.next_fetch) if state.next_fetch else "later"
+    return FeedReport(state.name, "not_due", detail=f"next fetch at {when}")
+
+
 def _moved_detail(fetched: Fetched) -> str:
     if fetched.permanent_redirect and fetched.permanent_redirect != fetched.source.url:
         return f"moved permanently to {fetched.permanent_redirect}; update feeds.yaml"
@@ -546,7 +609,14 @@ def _short(when: datetime) -> str:
 
 
 class _parse_pool:
-    """A process pool for feedparser, started before the event loop and shut down after."""
+    """A process pool for feedparser, started before the event loop and shut down after.
+
+    Workers come from a fork server, never from a fork of this process: the scheduler runs
+    fetches in a thread, and forking a threaded process can deadlock the child. The fork
+    server imports the parser once, so a worker still starts in milliseconds. It exits when
+    this process goes (it watches a pipe from us), and each worker asks the kernel for
+    SIGTERM when the fork server goes, so a killed `digest fetch` leaves no worker behind.
+    """
 
     def __init__(self) -> None:
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
@@ -560,12 +630,9 @@ class _parse_pool:
         if workers < 2:
             return None  # one core: a pool only adds copying
         try:
-            # fork: workers start in milliseconds with the parser already imported. They are
-            # forked here, before the event loop and the HTTP clients exist, so they inherit
-            # no sockets or loop state.
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+            self.pool = concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=_pool_context(), initializer=_worker_start
+            )
             for ready in [self.pool.submit(_warm_up) for _ in range(workers)]:
                 ready.result()
         except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
@@ -576,6 +643,32 @@ class _parse_pool:
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["digest.ingest.parse"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_start() -> None:
+    """In each worker: die with the process that started us (Linux), not after it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(0)
 
 
 def _warm_up() -> None:
@@ -593,7 +686,7 @@ class _Progress:
             TextColumn("fetching"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # feed names are data
             # Asked for: draw it even where rich would not guess a terminal (--progress).
             console=Console(stderr=True, force_terminal=True),
             transient=True,

@@ -23,7 +23,7 @@ from typing import Any
 import feedparser
 
 from digest._util.text import detect_lang
-from digest._util.urls import canonical_url
+from digest._util.urls import canonical_url, is_web_url
 from digest.models import FeedSource, Item, Lang, Parsed
 
 SUMMARY_CHARS = 2000
@@ -209,7 +209,8 @@ def normalise_entries(
 
 def _item(source: FeedSource, entry: Any, guid: str, *, now: datetime) -> Item | None:
     link = _entry_link(entry, guid)
-    url = canonical_url(link) if link else ""
+    # Only http(s) links are kept: javascript:, data:, vbscript: ... never reach a page.
+    url = canonical_url(link) if link and is_web_url(link) else ""
     title = plain_text(_detail_text(entry, "title"), limit=TITLE_CHARS)
     summary = plain_text(_summary_html(entry), limit=SUMMARY_CHARS)
     title, summary = _without_outlet_echo(title, summary, _source_title(entry))
@@ -218,10 +219,11 @@ def _item(source: FeedSource, entry: Any, guid: str, *, now: datetime) -> Item |
     if not title or not (url or guid):
         return None
     published, dated = entry_time(entry, now=now)
+    ident = item_id(source, guid, url, title)
     return Item(
-        id=item_id(source, guid, url, title),
+        id=ident,
         feed=source.name,
-        url=url or guid,
+        url=url or ident,  # no web link: the id stands in, and no output links it
         title=title,
         summary=summary,
         published=published,

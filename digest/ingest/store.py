@@ -70,6 +70,20 @@ MIGRATIONS: list[str] = [
     # 2: was the send log; its schema now lives with its SQL in digest/delivery/sendlog.py
     # (stores made before keep the table; delivery creates it where it is missing).
     "SELECT 1;",
+    # 3: per-feed polling (digest/ingest/polling.py): the interval, the next fetch, the
+    # newest item date seen (to notice items that scrolled off unseen) and those gaps;
+    # `backlog` marks undated items first seen in their feed's first fetch (age unknown).
+    """
+    ALTER TABLE feeds ADD COLUMN poll_every_s INTEGER;
+    ALTER TABLE feeds ADD COLUMN next_fetch TEXT;
+    ALTER TABLE feeds ADD COLUMN newest_seen TEXT;
+    CREATE TABLE feed_gaps (
+        feed TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX feed_gaps_feed ON feed_gaps (feed, at);
+    ALTER TABLE items ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 HEALTH_WINDOW = timedelta(days=14)
@@ -101,6 +115,9 @@ class FeedState:
     next_attempt: datetime | None = None
     gone: bool = False
     permanent_redirect: str | None = None
+    poll_every: timedelta | None = None
+    next_fetch: datetime | None = None
+    newest_seen: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +131,11 @@ class FeedOutcome:
     next_attempt: datetime | None = None
     gone: bool = False
     permanent_redirect: str | None = None
+    # Polling, on success: when to come back, and what this fetch showed.
+    poll_every: timedelta | None = None
+    next_fetch: datetime | None = None
+    newest_seen: datetime | None = None
+    possible_gap: bool = False
 
 
 def store_path(config: Config) -> Path:
@@ -190,12 +212,16 @@ class Store:
 
     # -- items -----------------------------------------------------------------------------
 
-    def upsert_items(self, items: Iterable[Item], now: datetime) -> int:
-        """Store items (new ones inserted, known ones gain the outlet); return how many were new."""
-        with self.transaction():
-            return self._upsert(items, now)
+    def upsert_items(self, items: Iterable[Item], now: datetime, *, backlog: bool = False) -> int:
+        """Store items (new ones inserted, known ones gain the outlet); return how many were new.
 
-    def _upsert(self, items: Iterable[Item], now: datetime) -> int:
+        `backlog`: the feed's first fetch, so an undated item's age is unknown; it is kept,
+        but never taken for news of the current window.
+        """
+        with self.transaction():
+            return self._upsert(items, now, backlog=backlog)
+
+    def _upsert(self, items: Iterable[Item], now: datetime, *, backlog: bool = False) -> int:
         # One lookup per batch, not per item: a feed brings 20-50 items at a time.
         batch = list(items)
         if not batch:
@@ -243,6 +269,7 @@ class Store:
                         item.kind,
                         int(item.dated),
                         seen,
+                        int(backlog and not item.dated),
                     )
                 )
                 by_id[item.id] = (item.id, item.feed, item.title, item.summary, item.url)
@@ -250,7 +277,7 @@ class Store:
             outlets.append((known, item.feed, seen))
         self.conn.executemany(
             "INSERT INTO items (id, url, feed, title, summary, published, lang, kind, dated,"
-            " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " first_seen, backlog) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             inserts,
         )
         self.conn.executemany("UPDATE items SET title = ?, summary = ? WHERE id = ?", edits)
@@ -274,7 +301,7 @@ class Store:
             "SELECT i.id, i.feed, i.url, i.title, i.summary, i.published, i.lang, i.kind,"
             " i.dated, group_concat(o.feed, char(31))"
             " FROM items i LEFT JOIN item_outlets o ON o.item_id = i.id"
-            " WHERE i.published >= ? AND i.published < ?"
+            " WHERE i.published >= ? AND i.published < ? AND NOT i.backlog"
             " GROUP BY i.id ORDER BY i.published, i.id",
             (to_db_time(start), to_db_time(end)),
         )
@@ -303,7 +330,8 @@ class Store:
     def feed_state(self, name: str) -> FeedState:
         row = self.conn.execute(
             "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
-            " consecutive_failures, next_attempt, gone, permanent_redirect"
+            " consecutive_failures, next_attempt, gone, permanent_redirect,"
+            " poll_every_s, next_fetch, newest_seen"
             " FROM feeds WHERE name = ?",
             (name,),
         ).fetchone()
@@ -319,6 +347,9 @@ class Store:
             next_attempt=from_db_time(row[8]),
             gone=bool(row[9]),
             permanent_redirect=row[10],
+            poll_every=timedelta(seconds=row[11]) if row[11] is not None else None,
+            next_fetch=from_db_time(row[12]),
+            newest_seen=from_db_time(row[13]),
         )
 
     def feed_states(self) -> dict[str, FeedState]:
@@ -331,10 +362,12 @@ class Store:
         outcome: FeedOutcome,
         items: Iterable[Item],
         now: datetime,
+        *,
+        backlog: bool = False,
     ) -> int:
         """Store one feed's items and its new state in one transaction; return new items."""
         with self.transaction():
-            new = self._upsert(items, now)
+            new = self._upsert(items, now, backlog=backlog)
             self._record(feed, outcome, now)
             return new
 
@@ -343,7 +376,8 @@ class Store:
         # A new address in feeds.yaml: the old one's validators and failures do not apply.
         self.conn.execute(
             "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL,"
-            " consecutive_failures = 0, next_attempt = NULL, gone = 0, permanent_redirect = NULL"
+            " consecutive_failures = 0, next_attempt = NULL, gone = 0, permanent_redirect = NULL,"
+            " poll_every_s = NULL, next_fetch = NULL, newest_seen = NULL"
             " WHERE name = ? AND url != ?",
             (feed, outcome.url),
         )
@@ -359,6 +393,7 @@ class Store:
                 " next_attempt = ?, gone = 0, permanent_redirect = ? WHERE name = ?",
                 (stamp, stamp, next_attempt, outcome.permanent_redirect, feed),
             )
+            self._record_polling(feed, outcome, now)
             if outcome.validators is not None:
                 v = outcome.validators
                 self.conn.execute(
@@ -382,6 +417,34 @@ class Store:
                 ),
             )
 
+    def _record_polling(self, feed: str, outcome: FeedOutcome, now: datetime) -> None:
+        if outcome.poll_every is not None:
+            self.conn.execute(
+                "UPDATE feeds SET poll_every_s = ? WHERE name = ?",
+                (int(outcome.poll_every.total_seconds()), feed),
+            )
+        self.conn.execute(
+            "UPDATE feeds SET next_fetch = ?, newest_seen = coalesce(?, newest_seen)"
+            " WHERE name = ?",
+            (
+                to_db_time(outcome.next_fetch) if outcome.next_fetch else None,
+                to_db_time(outcome.newest_seen) if outcome.newest_seen else None,
+                feed,
+            ),
+        )
+        if outcome.possible_gap:
+            self.conn.execute(
+                "INSERT INTO feed_gaps (feed, at) VALUES (?, ?)", (feed, to_db_time(now))
+            )
+
+    def gap_counts(self, since: datetime) -> dict[str, int]:
+        """Possible gaps per feed noticed since `since`."""
+        rows = self.conn.execute(
+            "SELECT feed, count(*) FROM feed_gaps WHERE at >= ? GROUP BY feed",
+            (to_db_time(since),),
+        )
+        return {str(feed): int(count) for feed, count in rows}
+
     def feed_health(self, sources: Sequence[FeedSource], now: datetime) -> list[FeedHealth]:
         """Each source's health, in the order given (feeds never fetched have empty history)."""
         since = to_db_time(now - HEALTH_WINDOW)
@@ -398,6 +461,7 @@ class Store:
                 " JOIN items i ON i.id = o.item_id GROUP BY o.feed"
             ).fetchall()
         )
+        gaps = self.gap_counts(now - HEALTH_WINDOW)
         out = []
         for source in sources:
             state = self.feed_state(source.name)
@@ -417,6 +481,9 @@ class Store:
                     gone=state.gone,
                     next_attempt=state.next_attempt,
                     moved_to=state.permanent_redirect,
+                    poll_every=state.poll_every,
+                    next_fetch=_next_fetch(state),
+                    possible_gaps=gaps.get(source.name, 0),
                 )
             )
         return out
@@ -459,6 +526,12 @@ def _statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
+
+
+def _next_fetch(state: FeedState) -> datetime | None:
+    """When the feed is fetched next: the later of its poll time and any backoff."""
+    times = [t for t in (state.next_fetch, state.next_attempt) if t is not None]
+    return max(times) if times else None
 
 
 def _reused_guid(item: Item, known: tuple[Any, ...] | None) -> bool:

@@ -13,14 +13,8 @@ import pytest
 from support.feedserver import FeedServer, Route, rss_feed
 
 from digest.config import Config, FetchSettings, Identity
-from digest.ingest.fetch import (
-    Fetcher,
-    backoff_until,
-    fetch_into_store,
-    is_due,
-    make_clients,
-    retry_after_seconds,
-)
+from digest.ingest.fetch import Fetcher, fetch_into_store, make_clients
+from digest.ingest.polling import backoff_until, is_due, retry_after_seconds
 from digest.ingest.store import FeedState, Store
 from digest.models import FeedSource, RunReport, Validators
 
@@ -46,9 +40,9 @@ class Project:
         )
         self.db = root / ".digest" / "digest.sqlite"
 
-    def run(self, now: datetime = NOW) -> RunReport:
+    def run(self, now: datetime = NOW, *, force: bool = False) -> RunReport:
         with Store.open(self.db) as store:
-            return fetch_into_store(self.config, store, now=now, show_progress=False)
+            return fetch_into_store(self.config, store, now=now, show_progress=False, force=force)
 
     def store(self) -> Store:
         return Store.open(self.db)
@@ -71,8 +65,8 @@ def test_backoff_grows_caps_and_respects_retry_after() -> None:
     assert max(delays) <= timedelta(hours=24) * 1.1
     later = NOW + timedelta(days=2)
     assert backoff_until("f", 1, NOW, retry_after=later) == later
-    assert is_due(FeedState("f"), NOW)
-    assert not is_due(FeedState("f", next_attempt=NOW + timedelta(seconds=1)), NOW)
+    assert is_due(FeedState("f").next_attempt, NOW)
+    assert not is_due(NOW + timedelta(seconds=1), NOW)
 
 
 def test_retry_after_accepts_seconds_and_dates() -> None:
@@ -94,7 +88,7 @@ def test_second_run_is_conditional_and_costs_almost_nothing(
     assert project.outcome(first) == {"a": "fetched", "b": "fetched"}
     assert first.new_items == 60
     sent = server.stats.bytes_sent
-    second = project.run(NOW + timedelta(hours=3))
+    second = project.run(NOW + timedelta(hours=3), force=True)
     assert project.outcome(second) == {"a": "not_modified", "b": "not_modified"}
     assert server.stats.request_headers["/a.xml"]["if-none-match"].startswith('"')
     assert server.stats.request_headers["/b.xml"]["if-modified-since"].endswith("GMT")
@@ -110,9 +104,9 @@ def test_a_server_ignoring_validators_is_not_parsed_again(
     route = Route(body=rss_feed("a", 10), conditional=False)
     project = Project(tmp_path, [feed(server, "a", route)])
     project.run()
-    assert project.outcome(project.run()) == {"a": "unchanged"}
+    assert project.outcome(project.run(force=True)) == {"a": "unchanged"}
     route.body = rss_feed("a", 12)  # two more stories
-    report = project.run()
+    report = project.run(force=True)
     assert project.outcome(report) == {"a": "fetched"}
     assert (report.new_items, report.feeds[0].items) == (2, 12)
     with project.store() as store:
@@ -192,7 +186,8 @@ def test_the_size_cap_stops_reading_and_the_feed_backs_off(
     assert project.outcome(report) == {"huge": "failed", "fine": "fetched"}
     assert "larger than 1,000,000 bytes" in report.feeds[0].detail
     assert server.stats.bytes_sent < 20_000_000  # the client hung up, not the server
-    assert project.outcome(project.run()) == {"huge": "skipped", "fine": "not_modified"}
+    assert project.outcome(project.run()) == {"huge": "skipped", "fine": "not_due"}
+    assert project.outcome(project.run(force=True)) == {"huge": "failed", "fine": "not_modified"}
 
 
 def test_the_size_cap_counts_downloaded_bytes(server: FeedServer) -> None:
@@ -316,11 +311,9 @@ def test_a_feed_that_renumbers_its_guids_loses_no_story(tmp_path: Path, server: 
     assert project.run().new_items == 3
     route.body = build(5)  # two new stories push the others down the numbering
     assert project.run(NOW + timedelta(hours=3)).new_items == 2
-    with project.store() as store:
-        stored = store.items_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
-    assert sorted((i.title, i.url) for i in stored) == [
-        (f"Story {n}", f"https://wire.example/{n}") for n in range(1, 6)
-    ]
+    with project.store() as store:  # undated: the first fetch's three are backlog, kept too
+        stored = store.conn.execute("SELECT title, url FROM items").fetchall()
+    assert sorted(stored) == [(f"Story {n}", f"https://wire.example/{n}") for n in range(1, 6)]
 
 
 def test_undated_items_keep_their_first_seen_time(tmp_path: Path, server: FeedServer) -> None:
@@ -332,9 +325,11 @@ def test_undated_items_keep_their_first_seen_time(tmp_path: Path, server: FeedSe
     assert project.run(later).new_items == 1
     with project.store() as store:
         items = store.items_between(NOW - timedelta(days=1), later + timedelta(days=1))
-    firsts = sorted(i.published for i in items)
-    assert firsts == [NOW, NOW, NOW, later]
-    assert not any(i.dated for i in items)
+    # The first fetch's undated items may be years old: kept, but not news of any window.
+    assert [(i.published, i.dated) for i in items] == [(later, False)]
+    with project.store() as store:
+        rows = store.conn.execute("SELECT first_seen, backlog FROM items ORDER BY 1").fetchall()
+    assert rows == [("2026-11-24T12:00:00Z", 1)] * 3 + [("2026-11-26T12:00:00Z", 0)]
 
 
 def test_japanese_encodings_over_http(tmp_path: Path, server: FeedServer) -> None:

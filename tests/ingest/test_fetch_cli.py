@@ -46,7 +46,7 @@ def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
     assert fetched.returncode == 0, fetched.stderr
     summary = fetched.stdout.splitlines()
     assert summary[0].startswith(
-        "fetched 2, not modified 0, unchanged 0, skipped 0, failed 1; 9 new item(s)"
+        "fetched 2, not modified 0, unchanged 0, skipped 0, failed 1, not due 0; 9 new item(s)"
     )
     assert any(line.startswith("  Gone Away: failed: HTTP 404") for line in summary[1:])
     assert fetched.stderr == ""  # no progress bar and no log lines when not on a terminal
@@ -67,7 +67,14 @@ def test_fetch_status_and_prune(project: tuple[Path, FeedServer]) -> None:
     assert table.returncode == 0 and "Good Wire" in table.stdout
 
     again = digest("fetch", "--project", str(root))
-    assert again.stdout.startswith("fetched 0, not modified 2, unchanged 0, skipped 1, failed 0")
+    assert again.returncode == 0  # nothing was due, so nothing failed
+    assert again.stdout.startswith(
+        "fetched 0, not modified 0, unchanged 0, skipped 1, failed 0, not due 2"
+    )
+    forced = digest("fetch", "--project", str(root), "--force")
+    assert forced.stdout.startswith(
+        "fetched 0, not modified 2, unchanged 0, skipped 0, failed 1, not due 0"
+    )
 
     pruned = digest("prune", "--project", str(root), "--before", "2021-01-01")
     assert pruned.returncode == 0 and pruned.stdout.startswith("removed 3 item(s)")

@@ -98,6 +98,6 @@ def test_a_run_killed_half_way_keeps_what_it_stored(tmp_path: Path) -> None:
             report = fetch_into_store(config, store, now=NOW)
             assert store.count_items() == 54
     outcomes = {f.feed: f.outcome for f in report.feeds}
-    # The killed run stored each finished feed's validators with its items, so those feeds
-    # are simply not modified now, and the one it never finished is fetched.
-    assert outcomes == {**{n: "not_modified" for n, _ in fast}, "stuck": "fetched"}
+    # The killed run stored each finished feed's items with its next poll time, so those
+    # feeds are not due yet, and the one it never finished is fetched.
+    assert outcomes == {**{n: "not_due" for n, _ in fast}, "stuck": "fetched"}
