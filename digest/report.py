@@ -15,8 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from digest._util.text import console_safe
-
 from digest.config import Config
+from digest.ingest.probe import Probe
 from digest.models import Candidate, DraftSummary, FeedHealth, RunReport, Scored
 
 
@@ -181,6 +181,40 @@ def print_status(data: dict[str, Any]) -> None:
         console.print(
             Text(f"draft {current.get('path')}: {counts}; {current.get('stories', 0)} story(ies)")
         )
+
+
+def print_feed_list(config: Config, status: list[dict[str, Any]]) -> None:
+    """`digest feeds list`: one line per feed of feeds.yaml."""
+    polled = {f["feed"]: f for f in status}
+    for feed in config.feeds:
+        state = polled.get(feed.name, {})
+        every = state.get("poll_every_minutes")
+        when = (state.get("next_fetch") or "")[:16].replace("T", " ")
+        polling = f"every {every} min, next {when}" if every else "not fetched yet"
+        flag = "" if feed.enabled else " (disabled)"
+        click.echo(
+            f"{console_safe(feed.name)}{flag}  [{feed.lang}, {feed.kind}]  "
+            f"{console_safe(feed.url)}  ({polling})"
+        )
+    click.echo(f"{len(config.feeds)} feed(s) in {config.path}")
+
+
+def print_probes(probes: list[Probe]) -> None:
+    """`digest feeds check`: what each feed answered, one line each, then a count."""
+    for probe in probes:
+        name = console_safe(probe.source.name)
+        if probe.ok:
+            newest = probe.newest.strftime("%Y-%m-%d %H:%M") if probe.newest else "undated"
+            every = round(probe.poll_every.total_seconds() / 60) if probe.poll_every else 0
+            click.echo(
+                f"ok      {name}: HTTP {probe.status}, {probe.items} item(s), newest {newest}, "
+                f"would be polled every {every} min"
+            )
+        else:
+            status = f"HTTP {probe.status}: " if probe.status else ""
+            click.echo(f"FAILED  {name}: {status}{console_safe(probe.error)}")
+    failed = sum(1 for p in probes if not p.ok)
+    click.echo(f"{len(probes) - failed} answering, {failed} failing")
 
 
 def print_match(scored: Scored) -> None:

@@ -31,10 +31,11 @@ import sqlite3
 import ssl
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
+from typing import Literal
 
 import httpx
 
@@ -81,7 +82,7 @@ class Attempt:
 
 def retry_delay(attempt: int, retry_after: float | None, rng: random.Random) -> float:
     """Exponential backoff with full jitter; a server's Retry-After wins when it asks for more."""
-    delay = rng.uniform(0.5, 1.0) * min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)
+    delay: float = rng.uniform(0.5, 1.0) * min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)
     return max(delay, retry_after or 0.0)
 
 
@@ -115,7 +116,7 @@ class Fetcher:
     settings: FetchSettings
     agent: str
     clients: Sequence[httpx.AsyncClient]
-    sleep: Callable[[float], object] = asyncio.sleep
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 
     def __post_init__(self) -> None:
         self.overall = asyncio.Semaphore(self.settings.concurrency)
@@ -579,7 +580,7 @@ def _record_failure(
         (),
         now,
     )
-    outcome = "gone" if fetched.gone else "failed"
+    outcome: Literal["gone", "failed"] = "gone" if fetched.gone else "failed"
     return FeedReport(source.name, outcome, detail=f"{error} (next try after {_short(until)})")
 
 

@@ -115,10 +115,10 @@ def to_utf8(body: bytes, content_type: str | None, lang: str = "en") -> bytes | 
         return None
     decl = _XML_DECL.match(body)
     declared = []
-    if content_type and (m := _HEADER_CHARSET.search(content_type)):
-        declared.append(m.group(1))
-    if decl and (m := _DECL_ENCODING.search(decl.group(0))):
-        declared.append(m.group(1).decode("ascii"))
+    if content_type and (header := _HEADER_CHARSET.search(content_type)):
+        declared.append(header.group(1))
+    if decl and (inside := _DECL_ENCODING.search(decl.group(0))):
+        declared.append(inside.group(1).decode("ascii"))
     text = _decode(body, declared, lang)
     if text is None:
         return None

@@ -13,6 +13,7 @@ comes at half that (a quarter after a gap was seen), within the configured bound
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import statistics
 from collections.abc import Sequence
@@ -73,7 +74,7 @@ def items_cover(times: Sequence[datetime]) -> timedelta | None:
     ordered = sorted(set(times))
     if len(ordered) < 2:
         return None
-    gaps = [(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ordered)]
     spacing = statistics.median(gaps)
     if spacing <= 0:
         return None
@@ -113,7 +114,8 @@ def backoff_until(
     until = now + delay * (0.9 + 0.2 * spread)
     if retry_after is not None and retry_after > until:
         until = retry_after
-    return until.replace(microsecond=0)
+    result: datetime = until.replace(microsecond=0)
+    return result
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
