@@ -25,11 +25,11 @@ import hashlib
 import multiprocessing
 import os
 import random
-import signal
+import select
 import socket
 import sqlite3
 import ssl
-import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -614,9 +614,10 @@ class _parse_pool:
 
     Workers come from a fork server, never from a fork of this process: the scheduler runs
     fetches in a thread, and forking a threaded process can deadlock the child. The fork
-    server imports the parser once, so a worker still starts in milliseconds. It exits when
-    this process goes (it watches a pipe from us), and each worker asks the kernel for
-    SIGTERM when the fork server goes, so a killed `digest fetch` leaves no worker behind.
+    server imports the parser once, so a worker still starts in milliseconds. Each worker
+    watches this process and exits when it goes; the fork server exits once its workers
+    have (they hold its lifeline), so a killed `digest fetch` leaves nothing behind.
+    Shut down in __exit__, which `with` runs whatever happens.
     """
 
     def __init__(self) -> None:
@@ -632,7 +633,10 @@ class _parse_pool:
             return None  # one core: a pool only adds copying
         try:
             self.pool = concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=_pool_context(), initializer=_worker_start
+                workers,
+                mp_context=_pool_context(),
+                initializer=_worker_start,
+                initargs=(os.getpid(),),
             )
             for ready in [self.pool.submit(_warm_up) for _ in range(workers)]:
                 ready.result()
@@ -656,20 +660,37 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _worker_start() -> None:
-    """In each worker: die with the process that started us (Linux), not after it."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
+def _worker_start(parent: int) -> None:
+    """In each worker: exit as soon as the process that started the pool is gone.
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() == 1:  # the parent is already gone
-        os._exit(0)
+    A fork-server worker's parent is the fork server, which itself waits for its workers,
+    so neither would notice a killed `digest fetch`; a watcher thread waits on the real
+    parent instead (a pidfd on Linux, else a poll every half second).
+    """
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    try:
+        handle = os.pidfd_open(parent)
+    except (AttributeError, OSError):
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])  # readable once the process has ended
+    else:
+        while _alive(parent):
+            time.sleep(0.5)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _warm_up() -> None:

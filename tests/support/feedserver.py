@@ -43,6 +43,8 @@ class Route:
     gzip: bool = False
     brotli: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    encoded_as: str | None = None  # `body` is already compressed: sent with this Content-Encoding
+    reason: str | None = None  # the status line's reason phrase, if not the usual one
 
 
 @dataclass
@@ -169,7 +171,7 @@ class FeedServer:
         if route.mode == "redirect":
             return await self._send(writer, path, route.status, {"Location": route.location}, b"")
         if route.status != 200:
-            return await self._send(writer, path, route.status, {}, b"error")
+            return await self._send(writer, path, route.status, {}, b"error", route.reason)
         if route.mode == "huge":
             await self._stream_huge(writer, path, route)
             return False
@@ -189,7 +191,9 @@ class FeedServer:
         ):
             return await self._send(writer, path, 304, extra, b"")
         body = route.body
-        if route.brotli and "br" in headers.get("accept-encoding", ""):
+        if route.encoded_as:  # a hostile server sends it whatever the client accepts
+            extra["Content-Encoding"] = route.encoded_as
+        elif route.brotli and "br" in headers.get("accept-encoding", ""):
             import brotli
 
             body = brotli.compress(body)
@@ -206,11 +210,12 @@ class FeedServer:
         status: int,
         headers: dict[str, str],
         body: bytes,
+        reason: str | None = None,
     ) -> bool:
         with self._lock:
             self.stats.statuses.setdefault(path, []).append(status)
         lines = [
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+            f"HTTP/1.1 {status} {reason or _REASONS.get(status, 'Status')}",
             f"Content-Length: {len(body)}",
         ]
         lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -263,11 +268,16 @@ def rss_feed(
     declare: bool = True,
     link_base: str = "https://news.example.com",
     words: int = 60,
+    spacing: timedelta = timedelta(minutes=37),
+    first: int = 0,
 ) -> bytes:
-    """A generated RSS 2.0 document, `items` long, like a news outlet's feed."""
+    """A generated RSS 2.0 document, `items` long, like a news outlet's feed.
+
+    Item `first + n` is published `n * spacing` before `start`.
+    """
     parts = []
-    for n in range(items):
-        when = start - timedelta(minutes=37 * n)
+    for n in range(first, first + items):
+        when = start - spacing * (n - first)
         title = (
             f"同盟ニュース {feed_id} 第{n}報: 日米首脳が会談"
             if lang == "ja"
@@ -343,6 +353,39 @@ def _failing_route(kind: str, path: str, latency: float) -> Route:
     return Route(mode="redirect_loop", latency_s=latency)
 
 
+def gzip_bomb(expanded: int) -> bytes:
+    """A gzip body of `expanded` zero bytes: about a thousandth of that on the wire."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    chunk = b"\0" * 1_000_000
+    parts = [packer.compress(chunk) for _ in range(expanded // len(chunk))]
+    return b"".join([*parts, packer.flush()])
+
+
+def brotli_bomb(expanded: int) -> bytes:
+    """A brotli body of `expanded` zero bytes: a few kilobytes for gigabytes."""
+    import brotli
+
+    packer = brotli.Compressor(quality=5)
+    chunk = b"\0" * 1_000_000
+    parts = [packer.process(chunk) for _ in range(expanded // len(chunk))]
+    return b"".join([*parts, packer.finish()])
+
+
+def hostile_route(kind: str, elsewhere: str = "") -> Route:
+    """One misbehaving feed: a decompression bomb, a redirect inside, markup in the status."""
+    if kind == "gzip_bomb":
+        return Route(body=gzip_bomb(2_000_000_000), encoded_as="gzip")
+    if kind == "brotli_bomb":
+        return Route(body=brotli_bomb(4_000_000_000), encoded_as="br")
+    if kind == "redirect_inside":
+        return Route(mode="redirect", status=302, location=elsewhere)
+    if kind == "markup_status":
+        return Route(status=503, reason="[/bold][red]\x1b[2Jboom")
+    raise ValueError(kind)
+
+
 def bench_hosts(count: int) -> tuple[str, ...]:
     return tuple(f"127.0.0.{2 + n}" for n in range(count))
 
@@ -360,6 +403,7 @@ def main() -> None:
     parser.add_argument("--min-latency", type=float, default=0.05)
     parser.add_argument("--max-latency", type=float, default=0.8)
     parser.add_argument("--failing", type=float, default=0.0)
+    parser.add_argument("--hostile", default="", help="add /hostile.xml: gzip_bomb, brotli_bomb")
     args = parser.parse_args()
     hosts = bench_hosts(args.hosts)
     server = FeedServer(hosts)
@@ -371,8 +415,12 @@ def main() -> None:
         latency=(args.min_latency, args.max_latency),
         failing=args.failing,
     )
+    if args.hostile:
+        server.routes["/hostile.xml"] = hostile_route(args.hostile)
     server.start()
     urls = [server.url(f"/feed/{i}.xml", hosts[i % len(hosts)]) for i in range(args.feeds)]
+    if args.hostile:
+        urls.append(server.url("/hostile.xml", hosts[0]))
     print(json.dumps({"port": server.port, "urls": urls}), flush=True)
     # Commands on stdin: "stats" prints the counters, "reset" zeroes them, "quit" stops.
     for line in sys.stdin:
