@@ -355,9 +355,10 @@ def fetch_into_store(
     """
     sources = [s for s in config.feeds if s.enabled and (only is None or s.name in only)]
     # The caller decides (the CLI: a terminal, or --progress); logs stay quiet either way.
-    with _parse_pool() as pool:
+    jobs, waiting = plan(sources, store.feed_states(), now, force=force)
+    with _parse_pool(len(jobs)) as pool:
         return asyncio.run(
-            _run(config, store, sources, pool, now=now, show_progress=show_progress, force=force)
+            _run(config, store, sources, jobs, waiting, pool, now=now, show_progress=show_progress)
         )
 
 
@@ -401,14 +402,14 @@ async def _run(
     config: Config,
     store: Store,
     sources: Sequence[FeedSource],
+    jobs: Sequence[Job],
+    waiting: Sequence[FeedReport],
     pool: concurrent.futures.Executor | None,
     *,
     now: datetime,
     show_progress: bool,
-    force: bool = False,
 ) -> RunReport:
     started = time.monotonic()
-    jobs, waiting = plan(sources, store.feed_states(), now, force=force)
     reports = {r.feed: r for r in waiting}
     agent = user_agent(config)
     clients = make_clients(config.fetch, agent)
@@ -620,7 +621,8 @@ class _parse_pool:
     Shut down in __exit__, which `with` runs whatever happens.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def __enter__(self) -> concurrent.futures.ProcessPoolExecutor | None:
@@ -629,8 +631,8 @@ class _parse_pool:
             if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1)
         )
-        if workers < 2:
-            return None  # one core: a pool only adds copying
+        if workers < 2 or self.jobs < 2:
+            return None  # one core or one feed: a pool only adds copying
         try:
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 workers,
