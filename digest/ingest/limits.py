@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - httpx[brotli] brings it
     _BROTLI_LIMIT = False
 
 ACCEPT_ENCODING = "gzip, deflate, br" if _BROTLI_LIMIT else "gzip, deflate"
-BOMB_RATIO = 50  # decoded/encoded past this, and over the cap: a decompression bomb
+BOMB_RATIO = 20  # decoded/encoded past this, and over the cap: a decompression bomb
 
 
 class BodyRefused(Exception):
@@ -69,14 +69,16 @@ class BoundedDecoder:
 
     def feed(self, data: bytes) -> bytes:
         """Decode one raw chunk; raise BodyRefused once the decoded size passes the cap."""
-        self.encoded += len(data)
         room = self.cap - self.decoded + 1  # one byte more than allowed shows an overrun
+        consumed = len(data)
         if self.encoding == "identity":
             out = data
         elif self.encoding == "br":
             out = self._brotli.process(data, output_buffer_limit=room)
         else:
             out = self._inflate(data, room)
+            consumed -= len(self._zlib.unconsumed_tail)  # zlib stopped where the room ran out
+        self.encoded += consumed
         self.decoded += len(out)
         if self.decoded > self.cap:
             raise BodyRefused(self._too_large(), self.encoded)

@@ -116,7 +116,11 @@ def test_intervals_come_from_what_each_feed_shows(tmp_path: Path) -> None:
         )
         config = project(
             tmp_path,
-            [FeedSource("shallow", shallow), FeedSource("deep", deep), FeedSource("cached", cached)],
+            [
+                FeedSource("shallow", shallow),
+                FeedSource("deep", deep),
+                FeedSource("cached", cached),
+            ],
         )
         assert set(run(config, NOW).values()) == {"fetched"}
         with Store.open(config.state_dir / "digest.sqlite") as store:

@@ -373,12 +373,12 @@ def brotli_bomb(expanded: int) -> bytes:
     return b"".join([*parts, packer.finish()])
 
 
-def hostile_route(kind: str, elsewhere: str = "") -> Route:
+def hostile_route(kind: str, elsewhere: str = "", expanded: int = 0) -> Route:
     """One misbehaving feed: a decompression bomb, a redirect inside, markup in the status."""
     if kind == "gzip_bomb":
-        return Route(body=gzip_bomb(2_000_000_000), encoded_as="gzip")
+        return Route(body=gzip_bomb(expanded or 2_000_000_000), encoded_as="gzip")
     if kind == "brotli_bomb":
-        return Route(body=brotli_bomb(4_000_000_000), encoded_as="br")
+        return Route(body=brotli_bomb(expanded or 4_000_000_000), encoded_as="br")
     if kind == "redirect_inside":
         return Route(mode="redirect", status=302, location=elsewhere)
     if kind == "markup_status":
