@@ -877,8 +877,12 @@ def feeds_list(project: Path) -> None:
     """
     config = _config(project)
     from digest import report
+    from digest.ingest.store import store_path
 
-    report.print_feed_list(config, report.status_data(config, now=utc_now())["feeds"])
+    # Listing creates nothing: before the first fetch there is no store to ask.
+    fetched = store_path(config).exists()
+    polled = report.status_data(config, now=utc_now())["feeds"] if fetched else []
+    report.print_feed_list(config, polled)
 
 
 @feeds.command("add")

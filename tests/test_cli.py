@@ -51,8 +51,33 @@ def test_every_option_is_documented(name: str) -> None:
 
 def test_project_commands_share_the_project_option() -> None:
     for name in set(COMMANDS) - {"demo", "init"}:
-        options = {opt for p in main.commands[name].params for opt in p.opts}
-        assert "--project" in options, name
+        command = main.commands[name]
+        # A group (`digest feeds`) has it on each of its subcommands.
+        leaves = command.commands.values() if isinstance(command, click.Group) else [command]
+        for leaf in leaves:
+            options = {opt for p in leaf.params for opt in p.opts}
+            assert "--project" in options, f"{name} {leaf.name}"
+
+
+SUBCOMMANDS = [
+    (name, sub)
+    for name, command in main.commands.items()
+    if isinstance(command, click.Group)
+    for sub in command.commands
+]
+
+
+@pytest.mark.parametrize(("group", "name"), SUBCOMMANDS)
+def test_every_subcommand_has_help_with_an_example_and_documented_options(
+    group: str, name: str
+) -> None:
+    result = CliRunner().invoke(main, [group, name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output, f"`digest {group} {name} --help` shows no example"
+    command = main.commands[group].commands[name]  # type: ignore[attr-defined]
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"`digest {group} {name} {param.opts[0]}` has no help text"
 
 
 def write_project(tmp_path: Path, text: str) -> Path:
