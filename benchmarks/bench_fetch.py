@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_fetch.py            # every scenario (about 5 minutes)
     .venv/bin/python benchmarks/bench_fetch.py --quick    # 200 feeds only, no sequential loop
+    .venv/bin/python benchmarks/bench_fetch.py --hostile  # 200 feeds + a gzip/brotli bomb: memory
     .venv/bin/pip install -e '.[bench]'                   # for the `reader` peer
 
 Peers, each in its own process (the feed server runs in another one):
@@ -154,7 +155,7 @@ PEERS = {
 class Server:
     """tests/support/feedserver.py in its own process, so it never competes for our GIL."""
 
-    def __init__(self, feeds: int, items: int, failing: float = 0.0) -> None:
+    def __init__(self, feeds: int, items: int, failing: float = 0.0, hostile: str = "") -> None:
         self.proc = subprocess.Popen(
             [
                 PYTHON,
@@ -167,6 +168,8 @@ class Server:
                 str(failing),
                 "--hosts",
                 str(min(250, max(1, feeds // 4))),
+                "--hostile",
+                hostile,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -319,6 +322,31 @@ HEADER = (
 )
 
 
+HOSTILE = ("gzip_bomb", "brotli_bomb")
+
+
+def hostile_rows() -> None:
+    """Peak memory of the whole process tree with one hostile feed among 200 healthy ones."""
+    for kind in HOSTILE:
+        server = Server(200, 50, hostile=kind)
+        try:
+            with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
+                measure = run_peer("digest", server, Path(tmp))
+        finally:
+            server.close()
+        outcome = measure.extra
+        print(
+            row(
+                f"200 x 50 + {kind}",
+                "digest",
+                [measure],
+                f"failed {outcome.get('failed', 0)} (the bomb); peak tree memory "
+                f"{measure.peak_rss / 1e6:.0f} MB, limit 300",
+            ),
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--peer", choices=sorted(PEERS))
@@ -329,6 +357,9 @@ def main() -> None:
     parser.add_argument("--peers", default="digest,reference,reader,sequential")
     parser.add_argument("--concurrency", type=int, help="override fetch.concurrency")
     parser.add_argument("--sizes", default="", help="e.g. 200x50,1000x30")
+    parser.add_argument(
+        "--hostile", action="store_true", help="only: 200 feeds plus one bomb, peak memory"
+    )
     args = parser.parse_args()
     if args.peer:
         result = PEERS[args.peer](json.loads(args.urls.read_text()), args.state)
@@ -336,6 +367,10 @@ def main() -> None:
         return
     if args.concurrency:
         os.environ["BENCH_CONCURRENCY"] = str(args.concurrency)
+    if args.hostile:
+        print(HEADER)
+        hostile_rows()
+        return
     peers = [p for p in args.peers.split(",") if p]
     if "reader" in peers:
         try:
