@@ -113,3 +113,20 @@ def test_a_terminal_shows_a_progress_bar_that_counts_every_feed(
     shown = on_a_terminal("-v", "fetch", "--project", str(root))
     assert "HTTP Request" not in shown
     assert "fetching" not in on_a_terminal("fetch", "--no-progress", "--project", str(root))
+
+
+def test_fetch_exits_1_when_every_due_feed_failed(tmp_path: Path) -> None:
+    with FeedServer() as server:
+        (tmp_path / "feeds.yaml").write_text(
+            "fetch:\n  retries: 0\n"
+            f"feeds:\n  - name: Gone\n    url: {server.url('/gone.xml')}\n"
+            f"  - name: Broken\n    url: {server.add('/broken.xml', Route(status=500))}\n",
+            encoding="utf-8",
+        )
+        failed = digest("fetch", "--project", str(tmp_path))
+        waiting = digest("fetch", "--project", str(tmp_path))  # both back off: none due
+        forced = digest("fetch", "--force", "--project", str(tmp_path))
+    assert failed.returncode == 1
+    assert failed.stderr.strip() == "error: every feed that was due failed; see the lines above"
+    assert waiting.returncode == 0 and "skipped 2" in waiting.stdout
+    assert forced.returncode == 1 and "failed 2" in forced.stdout

@@ -86,3 +86,11 @@ def test_sigkill_at_random_moments_leaves_no_worker_and_loses_nothing(tmp_path: 
     assert "failed 0" in done.stdout
     assert stored_items(db) == FEEDS * ITEMS >= before
     assert wait_until_gone(marker) == []
+
+
+def test_the_parse_pool_never_forks_the_calling_process() -> None:
+    # Forking a threaded process (the scheduler runs fetches in a thread) can deadlock the
+    # child; Python 3.12 warns about it. Workers come from a fork server or are spawned.
+    from digest.ingest.fetch import _pool_context
+
+    assert _pool_context().get_start_method() in ("forkserver", "spawn")
