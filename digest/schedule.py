@@ -413,7 +413,7 @@ def _read_pid(path: Path) -> str:
 # -- the jobs -------------------------------------------------------------------------------
 
 
-_OUTCOMES = ("fetched", "not_modified", "unchanged", "skipped", "failed", "gone")
+_OUTCOMES = ("fetched", "not_modified", "unchanged", "skipped", "failed", "gone", "not_due")
 
 
 def fetch_job(project_dir: str) -> bool:

@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,7 +90,16 @@ def test_fetch_job_logs_one_line_per_run(tmp_path, logged):
     ).groups()
     assert int(feeds) > 0 and fetched == feeds and int(new) > 0
 
-    # The feed server is gone now: every feed fails, which is reported, never raised.
+    # Woken again at once, the job finds no feed due (each waits for its own poll time).
+    caplog.clear()
+    assert fetch_job(str(tmp_path)) is True
+    (line,) = summary_lines(caplog, "fetch")
+    assert re.match(rf"fetch: {feeds} feeds: {feeds} not due; 0 new items \(", line), line
+
+    # Later, with every feed due and the feed server gone: every feed fails, which is
+    # reported, never raised.
+    with sqlite3.connect(tmp_path / ".digest" / "digest.sqlite") as db:
+        db.execute("UPDATE feeds SET next_fetch = NULL")
     caplog.clear()
     assert fetch_job(str(tmp_path)) is True
     (line,) = summary_lines(caplog, "fetch")
