@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
+from multiprocessing import forkserver
 from typing import Literal
 
 import httpx
@@ -49,6 +50,7 @@ from digest.ingest.limits import (
     BoundedDecoder,
     RedirectRefused,
     redirect_refusal,
+    same_host_and_port,
     too_large_message,
 )
 from digest.ingest.parse import parse_feed
@@ -323,8 +325,8 @@ def make_clients(
 async def _check_redirect(request: httpx.Request) -> None:
     """Before each request: a redirect may not lead inside unless the feed lives there."""
     feed_url = request.extensions.get(FEED_URL)
-    if not feed_url or str(request.url) == feed_url:
-        return
+    if not feed_url or same_host_and_port(feed_url, str(request.url)):
+        return  # the feed's own server: nothing to resolve
     host = request.url.host
     port = request.url.port or (443 if request.url.scheme == "https" else 80)
     try:
@@ -356,7 +358,9 @@ def fetch_into_store(
     sources = [s for s in config.feeds if s.enabled and (only is None or s.name in only)]
     # The caller decides (the CLI: a terminal, or --progress); logs stay quiet either way.
     jobs, waiting = plan(sources, store.feed_states(), now, force=force)
-    with _parse_pool(len(jobs)) as pool:
+    # Feeds never fetched will surely be parsed: have the parser ready before they answer.
+    new_feeds = any(not job.state.validators.body_hash for job in jobs)
+    with _parse_pool(len(jobs), eager=new_feeds) as pool:
         return asyncio.run(
             _run(config, store, sources, jobs, waiting, pool, now=now, show_progress=show_progress)
         )
@@ -611,18 +615,20 @@ def _short(when: datetime) -> str:
 
 
 class _parse_pool:
-    """A process pool for feedparser, started before the event loop and shut down after.
+    """A process pool for feedparser, shut down when the run ends, however it ends.
 
     Workers come from a fork server, never from a fork of this process: the scheduler runs
     fetches in a thread, and forking a threaded process can deadlock the child. The fork
-    server imports the parser once, so a worker still starts in milliseconds. Each worker
-    watches this process and exits when it goes; the fork server exits once its workers
-    have (they hold its lifeline), so a killed `digest fetch` leaves nothing behind.
-    Shut down in __exit__, which `with` runs whatever happens.
+    server imports the parser once, so a worker starts in milliseconds. Workers start on
+    the first parse, so a run where every feed answers "not modified" starts none; with
+    `eager`, the fork server starts at once, importing the parser while feeds answer.
+    Each worker watches this process and exits when it goes; the fork server exits once
+    its workers have (they hold its lifeline), so a killed `digest fetch` leaves nothing.
     """
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, *, eager: bool = False) -> None:
         self.jobs = jobs
+        self.eager = eager
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def __enter__(self) -> concurrent.futures.ProcessPoolExecutor | None:
@@ -634,15 +640,16 @@ class _parse_pool:
         if workers < 2 or self.jobs < 2:
             return None  # one core or one feed: a pool only adds copying
         try:
+            context = _pool_context()
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 workers,
-                mp_context=_pool_context(),
+                mp_context=context,
                 initializer=_worker_start,
                 initargs=(os.getpid(),),
             )
-            for ready in [self.pool.submit(_warm_up) for _ in range(workers)]:
-                ready.result()
-        except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
+            if self.eager and context.get_start_method() == "forkserver":
+                forkserver.ensure_running()
+        except (OSError, ValueError):
             self.__exit__()
             return None
         return self.pool
@@ -693,10 +700,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _warm_up() -> None:
-    time.sleep(0.01)  # long enough that each warm-up task lands on its own worker
 
 
 class _Progress:

@@ -122,6 +122,10 @@ def _host_port(url: str) -> tuple[str, int | None]:
     return (parts.hostname or "").lower().rstrip("."), port
 
 
+def same_host_and_port(a: str, b: str) -> bool:
+    return _host_port(a) == _host_port(b)
+
+
 def is_internal(address: str) -> bool:
     """Loopback, private, link-local, reserved, multicast or unspecified."""
     try:
@@ -146,7 +150,7 @@ def redirect_refusal(feed_url: str, target: str, addresses: Iterable[str]) -> st
     `addresses` are what the target's host resolves to. A feed on an internal host may
     redirect within that same host and port (an intranet feed moving a path), nowhere else.
     """
-    if _host_port(feed_url) == _host_port(target):
+    if same_host_and_port(feed_url, target):
         return None
     internal = sorted({a for a in addresses if is_internal(a)})
     if not internal:
