@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -102,12 +103,10 @@ def _insertion_point(text: str, lines: list[str], path: Path) -> tuple[int, str]
 
 def _check(text: str, path: Path) -> None:
     """The new text must load as a config; else nothing is written."""
-    trial = path.with_name(f".{path.name}.check")
-    try:
+    with tempfile.TemporaryDirectory(prefix="digest-feeds-") as folder:
+        trial = Path(folder) / path.name
         trial.write_text(text, encoding="utf-8")
         config, problems = read_config(trial)
-    finally:
-        trial.unlink(missing_ok=True)
     errors = [p for p in problems if p.severity == "error"]
     if config is None or errors:
         first = errors[0].message if errors else "unreadable"

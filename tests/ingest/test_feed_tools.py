@@ -209,3 +209,26 @@ def test_feeds_list_and_check(site) -> None:  # type: ignore[no-untyped-def]
     server.routes["/one.xml"] = Route(status=500)
     failing = digest("feeds", "check", "--project", str(root))
     assert failing.returncode == 1 and "FAILED  Wire One: HTTP 500" in failing.stdout
+
+
+def test_append_keeps_windows_line_ends_and_refuses_a_flow_style_list(tmp_path: Path) -> None:
+    from digest.errors import ConfigError
+    from digest.ingest.feedsfile import append_feeds
+
+    new = FeedSource("New", "https://new.example/feed", "en", "press")
+    crlf = tmp_path / "feeds.yaml"
+    crlf.write_bytes(b"feeds:\r\n  - name: Old\r\n    url: https://old.example/feed\r\n")
+    append_feeds(crlf, [new], ["added in a test"])
+    data = crlf.read_bytes()
+    assert data.startswith(b"feeds:\r\n  - name: Old\r\n") and b"\n" not in data.replace(
+        b"\r\n", b""
+    )
+    assert [f.name for f in load_config(tmp_path).feeds] == ["Old", "New"]
+
+    flow = tmp_path / "flow" / "feeds.yaml"
+    flow.parent.mkdir()
+    flow.write_text("feeds: [{name: Old, url: 'https://old.example/feed'}]\n", encoding="utf-8")
+    before = flow.read_bytes()
+    with pytest.raises(ConfigError, match="not a block list"):
+        append_feeds(flow, [new], ["added in a test"])
+    assert flow.read_bytes() == before
