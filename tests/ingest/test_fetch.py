@@ -125,6 +125,16 @@ def test_user_agent_names_the_project_and_contact_and_gzip_is_accepted(
     assert "AllianceDigest/" in headers["user-agent"]
     assert "https://spfusa.org/contact/" in headers["user-agent"]
     assert {"gzip", "br"} <= {e.strip() for e in headers["accept-encoding"].split(",")}
+    assert "Sasakawa Peace Foundation USA" in headers["user-agent"]  # who fetches
+
+
+def test_the_user_agent_is_configurable() -> None:
+    from digest.ingest.fetch import user_agent
+
+    config = Config(fetch=replace(FAST, user_agent="AllianceBot/{version} (ops@example.org)"))
+    agent = user_agent(config)
+    assert agent.startswith("AllianceBot/") and "{version}" not in agent
+    assert agent.endswith("(ops@example.org)")
 
 
 @pytest.mark.parametrize(("per_host", "allowed"), [(2, 2), (6, 6)])
