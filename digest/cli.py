@@ -745,7 +745,7 @@ def candidates(
     help="Run one job now and exit (for cron; waits for a running job).",
 )
 def schedule(project: Path | None, list_only: bool, once: str | None) -> None:
-    """Run the unattended job: fetch every few hours, draft on issue days.
+    """Run the unattended job: fetch the feeds that are due, draft on issue days.
 
     \b
     Example:
