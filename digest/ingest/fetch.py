@@ -35,7 +35,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
-from multiprocessing import forkserver
 from typing import Literal
 
 import httpx
@@ -621,7 +620,7 @@ class _parse_pool:
     fetches in a thread, and forking a threaded process can deadlock the child. The fork
     server imports the parser once, so a worker starts in milliseconds. Workers start on
     the first parse, so a run where every feed answers "not modified" starts none; with
-    `eager`, the fork server starts at once, importing the parser while feeds answer.
+    `eager`, a thread starts them at once, so the parser is imported while feeds answer.
     Each worker watches this process and exits when it goes; the fork server exits once
     its workers have (they hold its lifeline), so a killed `digest fetch` leaves nothing.
     """
@@ -630,6 +629,7 @@ class _parse_pool:
         self.jobs = jobs
         self.eager = eager
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.warming: threading.Thread | None = None
 
     def __enter__(self) -> concurrent.futures.ProcessPoolExecutor | None:
         workers = (
@@ -647,17 +647,30 @@ class _parse_pool:
                 initializer=_worker_start,
                 initargs=(os.getpid(),),
             )
-            if self.eager and context.get_start_method() == "forkserver":
-                forkserver.ensure_running()
         except (OSError, ValueError):
             self.__exit__()
             return None
+        if self.eager:  # started aside: starting a worker waits for it, the loop must not
+            self.warming = threading.Thread(target=_warm_up, args=(self.pool, workers))
+            self.warming.start()
         return self.pool
 
     def __exit__(self, *exc: object) -> None:
+        if self.warming is not None:
+            self.warming.join()
+            self.warming = None
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+def _warm_up(pool: concurrent.futures.ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker now, so the first feeds to answer find a parser waiting."""
+    try:
+        for _ in range(workers):
+            pool.submit(int)
+    except (RuntimeError, OSError, concurrent.futures.process.BrokenProcessPool):
+        pass  # shut down meanwhile, or broken: the run parses in-process then
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
