@@ -172,12 +172,16 @@ def test_stores_made_before_the_move_keep_their_send_log(tmp_path, smtp_server):
     """A store whose send_log came from the store's own migration 2 is read as it was."""
     import sqlite3
 
+    from digest.ingest.store import MIGRATIONS
+
     inbox, port = smtp_server
     config = write_project(tmp_path / "p", port=port)
     publish_issue(config)
     csv_path = subscribers(tmp_path / "list.csv", 3)
     config.state_dir.mkdir()
     conn = sqlite3.connect(config.state_dir / "digest.sqlite")
+    # Such a store also has migration 1's tables (feeds, items), which later ones extend.
+    conn.executescript(MIGRATIONS[0])
     conn.executescript(
         """
         CREATE TABLE send_log (issue TEXT NOT NULL, address TEXT NOT NULL,
