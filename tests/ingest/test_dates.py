@@ -46,5 +46,5 @@ def test_undated_items_of_a_first_fetch_are_kept_but_not_news_of_the_window(
 
 def test_candidates_carry_the_dated_flag_the_draft_marks() -> None:
     # The draft writes `undated: true` for these (digest/editorial/draftfile.py).
-    candidates = select_candidates([item(3, dated=False), item(4, dated=True)], RULES, now=NOW)
-    assert {c.url[-1]: c.dated for c in candidates} == {"3": False, "4": True}
+    chosen = select_candidates([item(3, dated=False), item(4, dated=True)], RULES, now=NOW)
+    assert {c.url[-1]: c.dated for c in chosen.candidates} == {"3": False, "4": True}
