@@ -295,15 +295,21 @@ class Store:
             rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
         return rows
 
-    def items_between(self, start: datetime, end: datetime) -> list[Item]:
-        """Items published in [start, end), oldest first, each with every outlet that carried it."""
+    def items_between(
+        self, start: datetime, end: datetime, *, with_backlog: bool = False
+    ) -> list[Item]:
+        """Items published in [start, end), oldest first, each with every outlet that carried it.
+
+        Backlog items (undated, first seen in their feed's first fetch) belong to no issue
+        window, so they are left out unless `with_backlog` asks for every stored item.
+        """
         rows = self.conn.execute(
             "SELECT i.id, i.feed, i.url, i.title, i.summary, i.published, i.lang, i.kind,"
             " i.dated, group_concat(o.feed, char(31))"
             " FROM items i LEFT JOIN item_outlets o ON o.item_id = i.id"
-            " WHERE i.published >= ? AND i.published < ? AND NOT i.backlog"
+            " WHERE i.published >= ? AND i.published < ? AND (? OR NOT i.backlog)"
             " GROUP BY i.id ORDER BY i.published, i.id",
-            (to_db_time(start), to_db_time(end)),
+            (to_db_time(start), to_db_time(end), with_backlog),
         )
         return [_item(row) for row in rows]
 
