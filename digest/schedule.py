@@ -29,11 +29,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -41,19 +39,20 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from digest import jobstore
 from digest._util.cron import cron_trigger
 from digest._util.fs import exclusive_lock
 from digest.config import Config, ScheduleSettings, load_config
-from digest.errors import ConfigError, DigestError, LockBusy, StoreError
+from digest.delivery.notices import draft_notice, notify_editors
+from digest.errors import ConfigError, DigestError, LockBusy
+from digest.jobstore import PlannedJob
 from digest.models import DraftSummary
 
 log = logging.getLogger("digest.schedule")
 
 LOCK_NAME = "schedule.lock"
-JOBSTORE_NAME = "schedule.sqlite"
 FETCH_JOB = "digest.schedule:fetch_job"
 DRAFT_JOB = "digest.schedule:draft_job"
-TOP_CANDIDATES = 8
 T = TypeVar("T")
 
 
@@ -66,18 +65,6 @@ class JobFuncs:
 
     fetch: str = FETCH_JOB
     draft: str = DRAFT_JOB
-
-
-@dataclass(frozen=True)
-class PlannedJob:
-    """One job as feeds.yaml asks for it; `name` spells out its settings, so a change shows."""
-
-    id: str
-    func: str
-    trigger: BaseTrigger
-    name: str
-    misfire_grace_s: int
-    run_at_start: bool = False  # when first stored: a new install fetches straight away
 
 
 @dataclass(frozen=True)
@@ -174,99 +161,13 @@ def draft_issue_date(config: Config, now: datetime) -> date:
 # -- the scheduler --------------------------------------------------------------------------
 
 
-def jobstore_url(config: Config) -> str:
-    return f"sqlite:///{(config.state_dir / JOBSTORE_NAME).resolve()}"
-
-
-def _scheduler(config: Config) -> Any:
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.base import STATE_RUNNING
-
-    class Scheduler(BackgroundScheduler):  # type: ignore[misc]
-        # APScheduler 3 also processes due jobs once while shutting down (its loop wakes
-        # with the state already "stopped"): the job is not run, yet its next run time is
-        # moved on, so a run due at that moment would be lost instead of made up.
-        def _process_jobs(self) -> float | None:
-            if self.state != STATE_RUNNING:
-                return None
-            return super()._process_jobs()  # type: ignore[no-any-return]
-
-    config.state_dir.mkdir(parents=True, exist_ok=True)
-    return Scheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=jobstore_url(config))},
-        # One worker: jobs run one after the other, so a draft never sees half a fetch.
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
-        job_defaults={"coalesce": True, "max_instances": 1},
-        timezone=ZoneInfo(config.schedule.timezone),
-    )
-
-
-def _start_paused(scheduler: Any, config: Config) -> None:
-    """Open the job store without running anything yet."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        scheduler.start(paused=True)
-    except SQLAlchemyError as exc:
-        why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise StoreError(
-            f"cannot open the scheduler's job store ({why}); move the file aside "
-            "and start again: the jobs are planned anew from feeds.yaml",
-            path=config.state_dir / JOBSTORE_NAME,
-        ) from exc
-
-
-def sync_jobs(scheduler: Any, config: Config, plan: tuple[PlannedJob, ...]) -> None:
-    """Make the job store hold exactly the planned jobs, keeping unchanged ones as stored."""
-    project = str(config.project_dir.resolve())
-    wanted = {p.id for p in plan}
-    for job in scheduler.get_jobs():
-        if job.id not in wanted:
-            job.remove()
-    for planned in plan:
-        stored = scheduler.get_job(planned.id)
-        if (
-            stored is not None
-            and stored.func_ref == planned.func
-            and type(stored.trigger) is type(planned.trigger)
-            and tuple(stored.args) == (project,)
-            and stored.name == planned.name
-            and stored.misfire_grace_time == planned.misfire_grace_s
-        ):
-            continue
-        first = {"next_run_time": datetime.now(UTC)} if planned.run_at_start else {}
-        scheduler.add_job(
-            planned.func,
-            trigger=planned.trigger,
-            args=(project,),
-            id=planned.id,
-            name=planned.name,
-            misfire_grace_time=planned.misfire_grace_s,
-            replace_existing=True,
-            **first,
-        )
-
-
 def list_jobs(
     config: Config, funcs: JobFuncs = JobFuncs(), *, now: datetime | None = None
 ) -> tuple[JobRow, ...]:
     """The planned jobs with their next run: the stored one if the scheduler has run before."""
     now = now or datetime.now(UTC)
     plan = plan_jobs(config, funcs)
-    stored: dict[str, Any] = {}
-    if (config.state_dir / JOBSTORE_NAME).exists():
-        scheduler = _scheduler(config)
-        _start_paused(scheduler, config)
-        try:
-            stored = {
-                job.id: job.next_run_time
-                for job in scheduler.get_jobs()
-                if job.name in {p.name for p in plan}
-            }
-        finally:
-            scheduler.shutdown(wait=False)
+    stored = jobstore.stored_next_runs(config, {p.name for p in plan})
     rows = []
     for planned in plan:
         if planned.id in stored:
@@ -338,11 +239,11 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
     _setup_logging()
     plan = plan_jobs(config, funcs)
     with scheduler_lock(config):
-        scheduler = _scheduler(config)
+        scheduler = jobstore.open_scheduler(config)
         scheduler.add_listener(_on_missed, EVENT_JOB_MISSED)
-        _start_paused(scheduler, config)
+        jobstore.start_paused(scheduler, config)
         try:
-            sync_jobs(scheduler, config, plan)
+            jobstore.sync_jobs(scheduler, config, plan)
             scheduler.resume()
             tz = ZoneInfo(config.schedule.timezone)
             log.info(
@@ -355,7 +256,7 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
             while not stop.wait(1.0):
                 pass
         finally:
-            scheduler.shutdown(wait=True)
+            jobstore.stop_scheduler(scheduler)
     log.info("scheduler stopped")
 
 
@@ -484,100 +385,3 @@ def _attempt(job: str, body: Callable[[], T]) -> T | None:
     except Exception:
         log.exception("%s failed unexpectedly", job)
     return None
-
-
-# -- the editors' notice --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DraftNotice:
-    """What the editors are told when a draft is ready."""
-
-    subject: str
-    text: str
-
-
-def draft_notice(
-    config: Config,
-    issue_date: date,
-    summary: DraftSummary,
-    *,
-    now: datetime,
-    top: tuple[tuple[float, str, str], ...] | None = None,
-    failing: tuple[tuple[str, str], ...] | None = None,
-) -> DraftNotice:
-    """The notice text: counts, top candidates (score, title, source) and failing feeds.
-
-    `top` and `failing` are read from the draft file and the store unless given.
-    """
-    if top is None:
-        top = top_candidates(Path(summary.path))
-    if failing is None:
-        failing = failing_feeds(config, now)
-    counts = ", ".join(f"{n} {status}" for status, n in summary.counts) or "none"
-    lines = [
-        f"The draft for {issue_date.isoformat()} is ready: {summary.path}",
-        "",
-        f"New candidates this run: {summary.added}; by status: {counts}; "
-        f"stories: {summary.stories}.",
-        "",
-        "Top candidates:" if top else "No candidates yet.",
-        *(f"  {score:5.1f}  {title}  ({source})" for score, title, source in top),
-        "",
-        f"Failing feeds ({len(failing)}):" if failing else "All feeds are healthy.",
-        *(f"  {name}: {error}" for name, error in failing),
-        "",
-        "Edit the draft, then: digest render, digest send --to YOU (proof), digest publish.",
-    ]
-    subject = f"Draft ready: {config.digest.title.split(' Vol')[0]} {issue_date.isoformat()}"
-    return DraftNotice(subject=subject, text="\n".join(lines) + "\n")
-
-
-def top_candidates(
-    draft_path: Path, limit: int = TOP_CANDIDATES
-) -> tuple[tuple[float, str, str], ...]:
-    """The best-scored candidates of a draft that the editor has not rejected."""
-    from digest.editorial import draft
-
-    try:
-        current = draft.read_draft(draft_path)
-    except DigestError:  # the notice must go out even if the draft cannot be read
-        return ()
-    kept = sorted(
-        (c for c in current.candidates if current.status(c) != "rejected"), key=lambda c: -c.score
-    )
-    return tuple((c.score, c.title, c.source) for c in kept[:limit])
-
-
-def failing_feeds(config: Config, now: datetime) -> tuple[tuple[str, str], ...]:
-    try:
-        from digest.ingest.store import Store, store_path
-
-        with Store.open(store_path(config)) as store:
-            health = store.feed_health(config.feeds, now)
-    except Exception:  # a notice without feed health beats no notice
-        return ()
-    return tuple(
-        (h.feed, h.last_error or ("gone" if h.gone else "failing")) for h in health if h.failing
-    )
-
-
-def notify_editors(config: Config, notice: DraftNotice | None, *, now: datetime) -> str:
-    """Mail the notice to config.editors; say what was done (the caller logs the notice
-    when no smtp.host is set). Raises SendError when the mail server fails."""
-    if not config.editors or notice is None:
-        return "no editors listed"
-    if not config.smtp.host:
-        return "notice logged (no smtp.host set)"
-    from digest.delivery.smtp import open_smtp, sender_address
-
-    message = EmailMessage()
-    message["Subject"] = notice.subject
-    message["From"] = config.digest.sender
-    message["To"] = ", ".join(config.editors)
-    message["Date"] = formatdate(now.timestamp(), localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender_address(config).split("@")[-1])
-    message.set_content(notice.text)
-    with open_smtp(config.smtp) as smtp:
-        smtp.send_message(message)
-    return f"{len(config.editors)} editor(s) notified"

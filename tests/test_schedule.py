@@ -14,7 +14,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,19 +24,15 @@ from support.repo import REPO
 from digest._util.cron import WallClockCron, _cron_weekdays
 from digest.config import Config, load_config, read_config
 from digest.errors import LockBusy, StoreError
-from digest.models import DraftSummary
+from digest.jobstore import open_scheduler, stop_scheduler
 from digest.schedule import (
     JobFuncs,
-    _scheduler,
-    draft_notice,
     format_job_list,
     list_jobs,
-    notify_editors,
     plan_jobs,
     run_once,
     scheduled_run,
     serve,
-    top_candidates,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -293,10 +289,10 @@ def test_list_before_and_after_the_first_start(tmp_path, jobs_path):
     with Running(config, RECORD):
         wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
     after = list_jobs(config, RECORD)
-    stored = _scheduler(config)
+    stored = open_scheduler(config)
     stored.start(paused=True)
     assert type(stored.get_job("draft").trigger) is WallClockCron  # survives the job store
-    stored.shutdown(wait=False)
+    stop_scheduler(stored, wait=False)
     assert [(r.id, r.stored) for r in after] == [("fetch", True), ("draft", True)]
     assert after[0].next_run is not None and after[0].next_run > datetime.now(UTC)
     assert "planned" not in format_job_list(after, NY)
@@ -327,11 +323,11 @@ def test_missed_runs_are_made_up_once_after_a_restart(tmp_path, jobs_path, caplo
 
     # The server was down: five fetches and one draft were due while nothing ran.
     now = datetime.now(UTC)
-    scheduler = _scheduler(config)
+    scheduler = open_scheduler(config)
     scheduler.start(paused=True)
     scheduler.modify_job("fetch", next_run_time=now - timedelta(hours=5, minutes=1))
     scheduler.modify_job("draft", next_run_time=now - timedelta(hours=2))
-    scheduler.shutdown(wait=False)
+    stop_scheduler(scheduler, wait=False)
 
     with Running(config, RECORD):
         wait_for(lambda: sorted(fired(config)) == ["draft", "fetch"], "the make-up runs")
@@ -346,10 +342,10 @@ def test_a_run_missed_beyond_the_grace_time_is_skipped_and_logged(tmp_path, jobs
     config = make_project(tmp_path / "p", every_hours=1, grace_hours=1)
     with Running(config, RECORD):
         wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
-    scheduler = _scheduler(config)
+    scheduler = open_scheduler(config)
     scheduler.start(paused=True)
     scheduler.modify_job("draft", next_run_time=datetime.now(UTC) - timedelta(hours=3))
-    scheduler.shutdown(wait=False)
+    stop_scheduler(scheduler, wait=False)
 
     with Running(config, RECORD):
         wait_for(lambda: any("was missed" in r.message for r in caplog.records), "the warning")
@@ -396,7 +392,7 @@ def test_a_broken_job_store_is_a_clear_error(tmp_path, jobs_path):
     config = make_project(tmp_path / "p")
     config.state_dir.mkdir()
     (config.state_dir / "schedule.sqlite").write_text("not a database", encoding="utf-8")
-    with pytest.raises(StoreError, match="move the file aside") as caught:
+    with pytest.raises(StoreError, match="can be rebuilt: delete this file") as caught:
         serve(config, threading.Event(), RECORD)
     assert caught.value.path == config.state_dir / "schedule.sqlite"
     with pytest.raises(StoreError):
@@ -492,96 +488,13 @@ def test_a_second_scheduler_process_refuses_to_start(tmp_path, jobs_path):
             first.kill()
 
 
-# -- the editors' notice ---------------------------------------------------------------------
-
-
-def test_notice_lists_counts_top_candidates_and_failing_feeds():
-    summary = DraftSummary(
-        path="issues/2026-12-01/draft.yaml", added=7, counts=(("new", 12), ("picked", 3)), stories=3
-    )
-    notice = draft_notice(
-        Config(),
-        date(2026, 12, 1),
-        summary,
-        now=datetime.now(UTC),
-        top=((9.5, "Quad ministers meet", "NHK"),),
-        failing=(("Kyodo", "HTTP 503"),),
-    )
-    assert notice.subject == "Draft ready: US-Japan Alliance Digest 2026-12-01"
-    assert "New candidates this run: 7; by status: 12 new, 3 picked; stories: 3." in notice.text
-    assert "9.5  Quad ministers meet  (NHK)" in notice.text
-    assert "Failing feeds (1):\n  Kyodo: HTTP 503" in notice.text
-
-
-def test_top_candidates_come_from_the_draft_without_rejected_ones(tmp_path):
-    from digest.editorial.draftfile import program_text
-    from digest.editorial.schema import DraftCandidate
-
-    listed = [
-        DraftCandidate(id="a", title="Low", score=3.5, source="A"),
-        DraftCandidate(id="b", title="Rejected", score=9, source="B"),
-        DraftCandidate(id="c", title="High", score=8, source="C"),
-        DraftCandidate(id="d", title="Mid", score=5.0, source="D"),
-    ]
-    path = tmp_path / "draft.yaml"
-    path.write_text(
-        "decisions:\n  b: rejected\n  c: picked\n  d: held\nstories: []\n"
-        + program_text([], listed, []),
-        encoding="utf-8",
-    )
-    assert top_candidates(path, limit=2) == ((8.0, "High", "C"), (5.0, "Mid", "D"))
-    assert top_candidates(tmp_path / "missing.yaml") == ()
-
-
-def test_notice_without_smtp_or_editors_is_not_mailed():
-    from digest.schedule import DraftNotice
-
-    notice = DraftNotice("Draft ready", "the text\n")
-    now = datetime.now(UTC)
-    assert notify_editors(Config(editors=("ed@example.org",)), notice, now=now) == (
-        "notice logged (no smtp.host set)"
-    )
-    assert notify_editors(Config(), None, now=now) == "no editors listed"
-
-
-def test_notice_is_mailed_to_the_editors(tmp_path):
-    from aiosmtpd.controller import Controller
-    from test_send import Inbox, free_port
-
-    from digest.schedule import DraftNotice
-
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        config = make_project(
-            tmp_path / "p",
-            extra=textwrap.dedent(f"""\
-            editors: [ed1@example.org, ed2@example.org]
-            smtp:
-              host: 127.0.0.1
-              port: {port}
-              security: none
-              username_env: TEST_DIGEST_NO_SUCH_USER
-            """),
-        )
-        told = notify_editors(
-            config, DraftNotice("Draft ready: 2026-12-01", "body\n"), now=datetime.now(UTC)
-        )
-    finally:
-        controller.stop()
-    assert told == "2 editor(s) notified"
-    (message,) = inbox.parsed()
-    assert message["Subject"] == "Draft ready: 2026-12-01"
-    assert message["To"] == "ed1@example.org, ed2@example.org"
-    assert message.get_content().replace("\r\n", "\n") == "body\n"
-
-
 def test_a_killed_scheduler_leaves_no_stale_lock(tmp_path, jobs_path):
     config = make_project(tmp_path / "p", every_hours=1)
     first = start_scheduler(config, jobs_path, "slow_fetch")
     try:
         wait_for(lambda: fired(config) == ["start"], "the job to start")
+        # APScheduler stores the next run just after handing the job to its worker.
+        wait_for(lambda: _stored_fetch_later_than(config, minutes=50), "the next run stored")
         first.send_signal(signal.SIGKILL)  # a power cut or the OOM killer, mid-job
         first.wait(30)
     finally:
@@ -602,6 +515,12 @@ def test_a_killed_scheduler_leaves_no_stale_lock(tmp_path, jobs_path):
         if second.poll() is None:
             second.kill()
     assert fired(config) == ["start"]
+
+
+def _stored_fetch_later_than(config: Config, *, minutes: int) -> bool:
+    (fetch_row, _) = list_jobs(config, SLOW)
+    later = datetime.now(UTC) + timedelta(minutes=minutes)
+    return fetch_row.stored and fetch_row.next_run is not None and fetch_row.next_run > later
 
 
 def _read_stderr_line(process: subprocess.Popen[str]) -> str:
