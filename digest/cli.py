@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -17,8 +18,15 @@ from typing import Any, TypeVar
 import click
 
 from digest.config import Config, load_config, read_config
-from digest.errors import ConfigError, DigestError, DraftError, UsageError
-from digest.paths import CONFIG_NAME, find_project
+from digest.errors import (
+    ConfigError,
+    DigestError,
+    DraftError,
+    UsageError,
+    os_error,
+    store_error,
+)
+from digest.paths import BACKUPS_DIR, CONFIG_NAME, STATE_DIR, STORE_NAME, find_project
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("digest")
@@ -29,11 +37,21 @@ def utc_now() -> datetime:
 
 
 class DigestGroup(click.Group):
-    """Turns every DigestError into one clear line on stderr and its exit status."""
+    """Turns every DigestError into one clear line on stderr and its exit status.
+
+    It is also the one place where the operating system's and SQLite's errors (disk full,
+    read-only folder, permission denied, a locked file, damaged pages) become DigestErrors
+    naming the path and what to do, for every command.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except OSError as exc:
+                raise os_error(exc) from exc
+            except sqlite3.Error as exc:
+                raise store_error(exc, _store_of(ctx)) from exc
         except DigestError as exc:
             if isinstance(exc, DraftError) and exc.location():
                 # draft.yaml:LINE: error: what; what to do (the form `digest check` prints)
@@ -47,9 +65,18 @@ class DigestGroup(click.Group):
 
 
 PROJECT_HELP = (
-    "Project folder holding feeds.yaml, issues/, site/ and .digest/"
+    "Project folder holding feeds.yaml, issues/, state/, site/ and .digest/"
     " (default: the current folder or its nearest parent holding feeds.yaml)."
 )
+
+
+_PROJECT_KEY = "digest.project"
+
+
+def _store_of(ctx: click.Context) -> Path:
+    """The store of the project the command ran on, for SQLite errors that name no file."""
+    project = Path(ctx.meta.get(_PROJECT_KEY, "."))
+    return project / STATE_DIR / STORE_NAME
 
 
 def project_option(func: F) -> F:
@@ -68,7 +95,7 @@ def _project(given: Path | None) -> Path:
     if given is None:
         given = click.get_current_context().find_root().params.get("project")
     if given is not None:
-        return Path(given)
+        return _remembered(Path(given))
     start = Path.cwd()
     found = find_project(start)
     if found is None:
@@ -76,7 +103,13 @@ def _project(given: Path | None) -> Path:
             f"no project here: no {CONFIG_NAME} in {start} or any folder above it; run"
             " `digest init` to start one in this folder, or pass --project DIR",
         )
-    return found
+    return _remembered(found)
+
+
+def _remembered(project: Path) -> Path:
+    # For the error boundary: SQLite's errors name no file, the store is this project's.
+    click.get_current_context().meta[_PROJECT_KEY] = project  # meta is shared by all contexts
+    return project
 
 
 def date_option(help_text: str) -> Callable[[F], F]:
@@ -740,7 +773,7 @@ def candidates(
 @click.option("--list", "list_only", is_flag=True, help="Print the jobs and their next runs.")
 @click.option(
     "--once",
-    type=click.Choice(["fetch", "draft"]),
+    type=click.Choice(["fetch", "draft", "backup"]),
     default=None,
     help="Run one job now and exit (for cron; waits for a running job).",
 )
@@ -759,6 +792,68 @@ def schedule(project: Path | None, list_only: bool, once: str | None) -> None:
     if once:
         sys.exit(scheduler.run_once(config, once))
     sys.exit(scheduler.run_scheduler(config, list_only=list_only))
+
+
+@main.command()
+@project_option
+@click.argument(
+    "directory", required=False, type=click.Path(file_okay=False, path_type=Path), default=None
+)
+def backup(project: Path | None, directory: Path | None) -> None:
+    """Copy what cannot be rebuilt (the store, state/, issues/, feeds.yaml) into DIRECTORY.
+
+    Safe while the scheduler fetches or a send runs: the store is copied with SQLite's
+    online backup API. DIRECTORY defaults to `backup.dir` (./backups).
+
+    \b
+    Example:
+        digest backup /mnt/offsite/alliance
+    """
+    config = _config(project)
+    from digest.backup import make_backup
+
+    target = directory or config.backups_dir
+    click.echo(str(make_backup(config.project_dir, target, now=utc_now())))
+
+
+@main.command()
+@project_option
+@click.argument("backup", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace files that differ without asking.")
+def restore(project: Path | None, backup: Path, yes: bool) -> None:
+    """Bring a backup made by `digest backup` back into the project.
+
+    Every file is checked against the backup's manifest first. Files that differ are only
+    replaced when confirmed (--yes, or the prompt on a terminal), after the current ones are
+    saved as a new backup. It refuses while the scheduler runs.
+
+    \b
+    Example:
+        digest restore backups/digest-backup-20261201T070000Z
+    """
+    from digest.backup import changes, read_manifest, restore_backup
+
+    # A lost project may have no feeds.yaml yet: --project, else the current folder.
+    given = project or click.get_current_context().find_root().params.get("project")
+    project = _remembered(Path(given) if given is not None else Path.cwd())
+    confirmed = yes
+    if not yes and sys.stdin.isatty():
+        replaced = changes(project, backup, read_manifest(backup))
+        confirmed = not replaced or click.confirm(
+            f"Replace {len(replaced)} file(s) that differ from the backup "
+            "(the current ones are saved as a backup first)?"
+        )
+        if not confirmed:
+            raise click.Abort()
+    saves = _config(project).backups_dir if (project / "feeds.yaml").is_file() else None
+    report = restore_backup(
+        project,
+        backup,
+        confirmed=confirmed,
+        saves_dir=saves or project / BACKUPS_DIR,
+        now=utc_now(),
+    )
+    click.echo(str(report))
 
 
 @main.command()

@@ -28,7 +28,8 @@ from ruamel.yaml.error import MarkedYAMLError
 from digest._util.cron import cron_trigger
 from digest.errors import ConfigError
 from digest.models import FeedSource, Problem
-from digest.paths import CONFIG_NAME, ISSUES_DIR, STATE_DIR, issue_dir
+from digest.paths import BACKUPS_DIR, CACHE_DIR, CONFIG_NAME, ISSUES_DIR, STATE_DIR, issue_dir
+from digest.state import migrate_legacy_state
 
 Check = Callable[[Any], str | None]
 
@@ -279,6 +280,17 @@ class SiteSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """The scheduler's own backups of what cannot be rebuilt (`digest backup` by hand)."""
+
+    dir: str = BACKUPS_DIR  # relative to the project folder, or absolute
+    keep: int = _checked(
+        7, lambda n: "must be 0 or more" if n < 0 else None
+    )  # the newest N daily backups are kept; 0: the scheduler makes none
+    every_hours: float = _checked(24.0, _positive)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of feeds.yaml."""
 
@@ -290,6 +302,7 @@ class Config:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     site: SiteSettings = field(default_factory=SiteSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     editors: tuple[str, ...] = ()
     path: Path = Path(CONFIG_NAME)
 
@@ -300,6 +313,14 @@ class Config:
     @property
     def state_dir(self) -> Path:
         return self.project_dir / STATE_DIR
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.project_dir / CACHE_DIR
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.project_dir / self.backup.dir
 
     @property
     def issues_dir(self) -> Path:
@@ -533,4 +554,7 @@ def load_config(project_dir: Path) -> Config:
         more = f" (and {len(problems) - 1} more; run `digest check`)" if len(problems) > 1 else ""
         raise ConfigError(first.message + more, path=first.path, line=first.line)
     assert config is not None
+    # Every command loads its project here: the one place that moves a pre-split project's
+    # store and key into state/ before anything could create new, empty ones.
+    migrate_legacy_state(config.project_dir)
     return config

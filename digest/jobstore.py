@@ -4,6 +4,7 @@
             middle of a fetch), each job at most once at a time, missed runs coalesced
     sync    `sync_jobs`: the store holds exactly the planned jobs; an unchanged one keeps its
             stored next run, so a run missed while we were down is still due
+    clock   `cap_due_times`: no stored next run beyond what its trigger allows from now
     stop    `stop_scheduler`: pause, detach the job store, then shut down (see its docstring)
 
 Everything here is APScheduler wiring; what the jobs are and when they run is schedule.py's.
@@ -12,12 +13,13 @@ Everything here is APScheduler wiring; what the jobs are and when they run is sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.config import Config
 from digest.errors import StoreError
@@ -120,6 +122,36 @@ def sync_jobs(scheduler: Any, config: Config, plan: tuple[PlannedJob, ...]) -> N
             replace_existing=True,
             **first,
         )
+
+
+def due_time_cap(trigger: BaseTrigger, now: datetime) -> datetime | None:
+    """The latest a job's next run may be at `now`: now + the interval (and its jitter) for
+    an interval trigger, the next fire time from now for any other."""
+    if isinstance(trigger, IntervalTrigger):
+        interval: timedelta = trigger.interval
+        return now + interval + timedelta(seconds=trigger.jitter or 0)
+    cap: datetime | None = trigger.get_next_fire_time(None, now)
+    return cap
+
+
+def cap_due_times(
+    scheduler: Any, plan: tuple[PlannedJob, ...], now: datetime
+) -> list[tuple[str, datetime, datetime]]:
+    """Bring back every stored next run later than its cap; return (job, was, now due).
+
+    A clock set back a day leaves the stored next runs a day ahead: without this the
+    scheduler would run nothing until the clock caught up.
+    """
+    capped = []
+    for planned in plan:
+        job = scheduler.get_job(planned.id)
+        cap = due_time_cap(planned.trigger, now)
+        if job is None or job.next_run_time is None or cap is None:
+            continue
+        if job.next_run_time > cap:
+            capped.append((planned.id, job.next_run_time, cap))
+            scheduler.modify_job(planned.id, next_run_time=cap)
+    return capped
 
 
 def stored_next_runs(config: Config, names: set[str]) -> dict[str, datetime | None]:

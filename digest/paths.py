@@ -1,10 +1,18 @@
 """Every path the program uses: the project's files and folders, and what the package ships.
 
 A project folder holds `feeds.yaml`, `issues/` (one folder per issue date), the state folder
-`.digest/`, the site output and, optionally, its own `templates/`, whose files take the place
-of the packaged ones of the same name. The package ships the templates, the default
-feeds.yaml and the demo's sample feeds; they are found through importlib.resources, so an
-installed wheel works from any folder.
+`state/`, the cache folder `.digest/`, the site output and, optionally, its own `templates/`,
+whose files take the place of the packaged ones of the same name.
+
+What cannot be rebuilt and must be backed up (IRREPLACEABLE): `state/` (the item store with
+the send log and unsubscribes, the unsubscribe key), `issues/` (drafts and published issues)
+and `feeds.yaml`. What can be rebuilt: `.digest/` (the scheduler's job store, locks) and the
+site output (`digest site --full`). `backups/` holds copies made by `digest backup`. Projects
+made before the split kept everything in `.digest/`; digest/state.py moves the irreplaceable
+files out of it.
+
+The package ships the templates, the default feeds.yaml and the demo's sample feeds; they are
+found through importlib.resources, so an installed wheel works from any folder.
 """
 
 from __future__ import annotations
@@ -14,9 +22,16 @@ from importlib import resources
 from pathlib import Path
 
 CONFIG_NAME = "feeds.yaml"
-STATE_DIR = ".digest"
+STATE_DIR = "state"  # irreplaceable: back it up
+CACHE_DIR = ".digest"  # rebuildable: job store and locks
+LEGACY_STATE_DIR = ".digest"  # where the state lived before it had its own folder
+STORE_NAME = "digest.sqlite"  # in STATE_DIR: items, feed health, send log, unsubscribes
+KEY_NAME = "unsubscribe.key"  # in STATE_DIR: the secret behind every unsubscribe token
+BACKUPS_DIR = "backups"
+SCHEDULE_LOCK = "schedule.lock"  # in CACHE_DIR: one scheduler per project
 ISSUES_DIR = "issues"
 TEMPLATES_DIR = "templates"
+IRREPLACEABLE = (STATE_DIR, ISSUES_DIR, CONFIG_NAME)
 
 # The wheel holds templates/ as digest/templates and feeds.yaml as digest/defaults/feeds.yaml
 # (pyproject.toml maps them). In a source checkout neither is below digest/: they are read

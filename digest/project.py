@@ -2,7 +2,8 @@
 
     DIR/feeds.yaml   the packaged default (commented: every key says what it does)
     DIR/issues/      one folder per issue, made by `digest draft`
-    DIR/.gitignore   the state (.digest/) and the built site (site/) stay out of git
+    DIR/.gitignore   the state (state/), the cache (.digest/), backups/ and the built site
+                     (site/) stay out of git
 
 An existing feeds.yaml is never overwritten; existing issues/ and .gitignore are kept.
 """
@@ -13,12 +14,22 @@ from pathlib import Path
 
 from digest._util.fs import atomic_write
 from digest.errors import UsageError
-from digest.paths import CONFIG_NAME, ISSUES_DIR, STATE_DIR, default_config
+from digest.paths import (
+    BACKUPS_DIR,
+    CACHE_DIR,
+    CONFIG_NAME,
+    ISSUES_DIR,
+    STATE_DIR,
+    default_config,
+)
 
 GITIGNORE = f"""\
-# Written by `digest init`: the store and locks, and the built site, are rebuilt anywhere.
-{STATE_DIR}/
+# Written by `digest init`. The cache and the built site are rebuilt anywhere. The state
+# (the store, the unsubscribe key) cannot be rebuilt: it is kept by `digest backup`, not git.
+{CACHE_DIR}/
 site/
+{STATE_DIR}/
+{BACKUPS_DIR}/
 """
 
 

@@ -1,15 +1,19 @@
 """`digest schedule`: the unattended job. APScheduler jobs that call the pipeline.
 
-    start   take .digest/schedule.lock (a second scheduler on the project refuses to start)
+    start   take .digest/schedule.lock, an flock the kernel drops when we die (a second
+            scheduler on the project refuses to start; a restart after SIGKILL does not)
             open the job store .digest/schedule.sqlite (jobs and their next run survive restarts)
             plan the jobs from `schedule:` of feeds.yaml; keep a stored job whose settings did
             not change (so a run missed while we were down is still due), replace the others
     run     fetch   wake every `wake_every_minutes` (+- `jitter_minutes`), fetch the feeds due
             draft   on `draft_cron` in `timezone`, then mail the editors (or log the notice)
                     once per wall-clock time across DST changes, as cron does
+            backup  every `backup.every_hours` (daily), keeping the newest `backup.keep`
             one worker thread: a draft never runs in the middle of a fetch; each job at most
             once at a time; missed runs are coalesced into one run if no later than
             `misfire_grace_hours`, never replayed as a burst
+    clock   a clock stepped backwards leaves stored next runs far ahead: every minute each
+            is capped at its trigger's next time from now (now + the interval for fetch)
     stop    SIGTERM/SIGINT: no new runs, the running job finishes, exit status 0
     once    `--once fetch|draft` (for cron): one job body under the same lock, then exit
 
@@ -24,6 +28,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -41,18 +46,22 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest import jobstore
 from digest._util.cron import cron_trigger
-from digest._util.fs import exclusive_lock
+from digest._util.fs import exclusive_lock, lock_holder
+from digest.backup import BackupReport, make_backup, prune_backups
 from digest.config import Config, ScheduleSettings, load_config
 from digest.delivery.notices import draft_notice, notify_editors
-from digest.errors import ConfigError, DigestError, LockBusy
+from digest.errors import ConfigError, DigestError, LockBusy, os_error, store_error
 from digest.jobstore import PlannedJob
 from digest.models import DraftSummary
+from digest.paths import SCHEDULE_LOCK, STATE_DIR, STORE_NAME
 
 log = logging.getLogger("digest.schedule")
 
-LOCK_NAME = "schedule.lock"
+LOCK_NAME = SCHEDULE_LOCK
 FETCH_JOB = "digest.schedule:fetch_job"
 DRAFT_JOB = "digest.schedule:draft_job"
+BACKUP_JOB = "digest.schedule:backup_job"
+CLOCK_CHECK_S = 60.0
 T = TypeVar("T")
 
 
@@ -65,6 +74,7 @@ class JobFuncs:
 
     fetch: str = FETCH_JOB
     draft: str = DRAFT_JOB
+    backup: str = BACKUP_JOB
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,22 @@ def plan_jobs(config: Config, funcs: JobFuncs = JobFuncs()) -> tuple[PlannedJob,
         name=f"draft at cron '{settings.draft_cron}' {settings.timezone}",
         misfire_grace_s=grace,
     )
-    return fetch, draft
+    if config.backup.keep == 0:
+        return fetch, draft
+    return fetch, draft, backup_plan(config, funcs)
+
+
+def backup_plan(config: Config, funcs: JobFuncs = JobFuncs()) -> PlannedJob:
+    """A backup every `backup.every_hours`, the first when the job is first stored."""
+    every = timedelta(hours=config.backup.every_hours)
+    return PlannedJob(
+        id="backup",
+        func=funcs.backup,
+        trigger=IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
+        name=f"backup every {_duration(every)}, keep {config.backup.keep}",
+        misfire_grace_s=int(config.schedule.misfire_grace_hours * 3600),
+        run_at_start=True,
+    )
 
 
 def _duration(delta: timedelta) -> str:
@@ -223,7 +248,7 @@ def run_once(
     running job or scheduler), so runs never overlap. Exit status 1 if the job failed."""
     import importlib
 
-    refs = {"fetch": funcs.fetch, "draft": funcs.draft}
+    refs = {"fetch": funcs.fetch, "draft": funcs.draft, "backup": funcs.backup}
     if job not in refs:
         raise ConfigError(f"unknown job {job!r}; use one of: {', '.join(refs)}")
     module, _, name = refs[job].partition(":")
@@ -244,6 +269,7 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
         jobstore.start_paused(scheduler, config)
         try:
             jobstore.sync_jobs(scheduler, config, plan)
+            _cap_due_times(scheduler, plan)
             scheduler.resume()
             tz = ZoneInfo(config.schedule.timezone)
             log.info(
@@ -253,11 +279,25 @@ def serve(config: Config, stop: threading.Event, funcs: JobFuncs = JobFuncs()) -
                     for job in scheduler.get_jobs()
                 ),
             )
+            checked = time.monotonic()
             while not stop.wait(1.0):
-                pass
+                if time.monotonic() - checked >= CLOCK_CHECK_S:
+                    checked = time.monotonic()
+                    _cap_due_times(scheduler, plan)
         finally:
             jobstore.stop_scheduler(scheduler)
     log.info("scheduler stopped")
+
+
+def _cap_due_times(scheduler: Any, plan: tuple[PlannedJob, ...]) -> None:
+    for job_id, was, now_due in jobstore.cap_due_times(scheduler, plan, datetime.now(UTC)):
+        log.warning(
+            "%s: its next run (%s) was further ahead than its trigger allows, as after the "
+            "clock was set back; it now runs at %s",
+            job_id,
+            was.isoformat(timespec="seconds"),
+            now_due.isoformat(timespec="seconds"),
+        )
 
 
 def _setup_logging() -> None:
@@ -289,26 +329,23 @@ def _on_missed(event: JobExecutionEvent) -> None:
 
 @contextlib.contextmanager
 def scheduler_lock(config: Config, *, wait_s: float = 0.0) -> Iterator[None]:
-    """One scheduler per project: an flock on .digest/schedule.lock, holding our pid."""
-    path = config.state_dir / LOCK_NAME
+    """One scheduler per project: an flock on the cache folder's schedule.lock.
+
+    The kernel drops it when the scheduler dies, however it dies, so a restart after a
+    SIGKILL or a power cut starts at once; the holder line in the file is only shown.
+    """
+    path = config.cache_dir / LOCK_NAME
     try:
-        with exclusive_lock(path, wait_s=wait_s):
-            path.write_text(f"{os.getpid()}\n", encoding="utf-8")
+        with exclusive_lock(path, wait_s=wait_s, holder="digest schedule"):
             yield
     except BlockingIOError:
-        holder = _read_pid(path)
-        who = f" (pid {holder})" if holder else ""
+        holder = lock_holder(path)
+        who = f" ({holder})" if holder else ""
         raise LockBusy(
             f"another scheduler is already running on this project{who}; "
             "stop it first, or use `digest schedule --list` to see its jobs",
             path=path,
         ) from None
-
-
-def _read_pid(path: Path) -> str:
-    with contextlib.suppress(OSError):
-        return path.read_text(encoding="utf-8").strip()
-    return ""
 
 
 # -- the jobs -------------------------------------------------------------------------------
@@ -376,12 +413,32 @@ def draft_job(project_dir: str) -> bool:
     return True
 
 
+def backup_job(project_dir: str) -> bool:
+    """Back up what cannot be rebuilt, keep the newest `backup.keep`, and log one line."""
+
+    def back_up() -> tuple[BackupReport, list[Path]]:
+        config = load_config(Path(project_dir))
+        report = make_backup(config.project_dir, config.backups_dir, now=datetime.now(UTC))
+        return report, prune_backups(config.backups_dir, max(config.backup.keep, 1))
+
+    done = _attempt("backup", back_up)
+    if done is None:
+        return False
+    report, removed = done
+    log.info("%s; %d older backup(s) removed", report, len(removed))
+    return True
+
+
 def _attempt(job: str, body: Callable[[], T]) -> T | None:
     """The job's result, or None after logging its failure as the run's one line."""
     try:
         return body()
     except DigestError as exc:
         log.error("%s failed: %s", job, exc)
+    except OSError as exc:  # disk full, read-only, permission denied: one line, as in the CLI
+        log.error("%s failed: %s", job, os_error(exc))
+    except sqlite3.Error as exc:
+        log.error("%s failed: %s", job, store_error(exc, Path(STATE_DIR) / STORE_NAME))
     except Exception:
         log.exception("%s failed unexpectedly", job)
     return None

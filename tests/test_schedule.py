@@ -90,6 +90,7 @@ def make_project(
     every_hours: float = 1.0,
     cron: str = "0 7 1,15 * *",
     grace_hours: float = 24.0,
+    backup_keep: int = 0,  # most tests watch fetch and draft only
     extra: str = "",
 ) -> Config:
     root.mkdir(parents=True, exist_ok=True)
@@ -104,6 +105,8 @@ def make_project(
           draft_cron: "{cron}"
           timezone: America/New_York
           misfire_grace_hours: {grace_hours}
+        backup:
+          keep: {backup_keep}
         """)
         + extra,
         encoding="utf-8",
@@ -160,7 +163,7 @@ def _info_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 def test_plan_follows_the_schedule_section(tmp_path):
-    config = make_project(tmp_path, every_hours=3, cron="30 6 * * 1")
+    config = make_project(tmp_path, every_hours=3, cron="30 6 * * 1", backup_keep=5)
     config = config.__class__(
         **{
             **config.__dict__,
@@ -173,7 +176,13 @@ def test_plan_follows_the_schedule_section(tmp_path):
             ),
         }
     )
-    fetch, draft = plan_jobs(config)
+    fetch, draft, backup = plan_jobs(config)
+    assert (backup.id, backup.name, backup.run_at_start) == (
+        "backup",
+        "backup every 24 h, keep 5",
+        True,
+    )
+    assert [job.id for job in plan_jobs(make_project(tmp_path / "none"))] == ["fetch", "draft"]
     assert (fetch.id, fetch.name, fetch.misfire_grace_s) == (
         "fetch",
         "fetch every 3 h +-10 min",
@@ -460,9 +469,10 @@ def test_a_second_scheduler_process_refuses_to_start(tmp_path, jobs_path):
         )
         assert second.returncode == 1
         assert (
-            f"another scheduler is already running on this project (pid {first.pid})"
-            in second.stderr
+            f"another scheduler is already running on this project (pid {first.pid} "
+            "digest schedule since 20" in second.stderr
         )
+        assert second.stderr.count("\n") == 1  # one line, no traceback
         listed = subprocess.run(
             [
                 sys.executable,

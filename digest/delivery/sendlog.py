@@ -226,7 +226,7 @@ def _ends_with_newline(path: Path) -> bool:
 @contextlib.contextmanager
 def send_lock(config: Config, issue_date: date) -> Iterator[None]:
     """One list send per issue at a time: two at once would both see an address as unsent."""
-    path = config.state_dir / f"send-{issue_date.isoformat()}.lock"
+    path = config.cache_dir / f"send-{issue_date.isoformat()}.lock"
     try:
         with exclusive_lock(path):
             yield

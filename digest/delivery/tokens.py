@@ -1,7 +1,7 @@
 """Unsubscribe tokens: unguessable, tied to one address, checkable without the send log.
 
 A token is the address (base64url) and an HMAC-SHA256 of it under the project's key
-(`.digest/unsubscribe.key`, made on first use): `<address>.<mac>`. Whoever holds the key
+(`state/unsubscribe.key`, made on first use): `<address>.<mac>`. Whoever holds the key
 can tell which address a token names and that nobody made it up; nobody else can make
 one for another address. Tokens of earlier versions (the MAC alone) are still understood
 by looking them up in the send log.
@@ -14,11 +14,11 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import replace
 
+from digest._util.fs import create_exclusively
 from digest.config import Config
 from digest.delivery.subscribers import Recipient, address_key
 from digest.errors import SendError
@@ -33,12 +33,9 @@ def unsubscribe_key(config: Config, *, create: bool = True) -> bytes:
     try:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Whole or absent: a kill or a full disk never leaves an empty key behind.
             with contextlib.suppress(FileExistsError):
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_hex(32) + "\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                create_exclusively(path, secrets.token_hex(32) + "\n", mode=0o600)
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     except FileNotFoundError:
         raise SendError(

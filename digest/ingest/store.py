@@ -25,8 +25,9 @@ from types import TracebackType
 from typing import Any
 
 from digest.config import Config
-from digest.errors import StoreError
+from digest.errors import StoreError, store_error
 from digest.models import FeedHealth, FeedSource, Item, Validators
+from digest.paths import STORE_NAME
 
 MIGRATIONS: list[str] = [
     # 1: feeds, items and the outlets that carried each item.
@@ -139,8 +140,8 @@ class FeedOutcome:
 
 
 def store_path(config: Config) -> Path:
-    """Where a project's store lives: .digest/digest.sqlite."""
-    return config.state_dir / "digest.sqlite"
+    """Where a project's store lives: state/digest.sqlite (irreplaceable: back it up)."""
+    return config.state_dir / STORE_NAME
 
 
 class Store:
@@ -165,12 +166,8 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             store = cls(conn, path)
             store.migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"cannot open the store ({exc}); if another `digest` is running, wait for it, "
-                "else move the file aside and run `digest fetch` to rebuild it",
-                path=path,
-            ) from exc
+        except sqlite3.Error as exc:
+            raise store_error(exc, path) from exc
         return store
 
     def migrate(self) -> int:

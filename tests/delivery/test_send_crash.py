@@ -135,7 +135,7 @@ def kill_mid_send(
 
 
 def statuses(project: Path) -> dict[str, str]:
-    with sqlite3.connect(project / ".digest" / "digest.sqlite") as conn:
+    with sqlite3.connect(project / "state" / "digest.sqlite") as conn:
         return dict(conn.execute("SELECT address, status FROM send_log").fetchall())
 
 

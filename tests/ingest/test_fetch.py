@@ -38,7 +38,7 @@ class Project:
             path=root / "feeds.yaml",
             digest=Identity(contact_url="https://spfusa.org/contact/"),
         )
-        self.db = root / ".digest" / "digest.sqlite"
+        self.db = root / "state" / "digest.sqlite"
 
     def run(self, now: datetime = NOW, *, force: bool = False) -> RunReport:
         with Store.open(self.db) as store:

@@ -145,7 +145,7 @@ def publish(
     note: str | None = None,
 ) -> Path:
     """Freeze the issue, make its email files and PDF, rebuild the site; return the page."""
-    lock = config.state_dir / "publish.lock"
+    lock = config.cache_dir / "publish.lock"
     try:
         with exclusive_lock(lock, wait_s=10.0):
             _publish_locked(config, issue_date, now=now, force=force, note=note)

@@ -151,10 +151,7 @@ def _swap(staged: Path, target: Path) -> None:
 def _write(target: Path, data: bytes) -> None:
     # Pages are replaced by rename, so a web server serving the folder never sends half a
     # page; not fsynced one by one: the whole site can be rebuilt from published.json.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    atomic_write(target, data, durable=False)  # whole or absent, even on a full disk
 
 
 def _read_manifest(path: Path) -> dict[str, str]:
