@@ -120,13 +120,13 @@ def _copy_store(project_dir: Path, folder: Path) -> int | None:
         return None
     copy = folder / STATE_DIR / STORE_NAME
     copy_database(store, copy)
-    with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as conn:
-        try:
-            return int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
-        except sqlite3.OperationalError:  # a store that has never fetched
-            return 0
-        finally:
-            conn.close()
+    conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
+    except sqlite3.OperationalError:  # a store that has never fetched
+        return 0
+    finally:
+        conn.close()
 
 
 def _irreplaceable_files(project_dir: Path) -> Iterator[str]:

@@ -168,10 +168,17 @@ def store_error(exc: sqlite3.Error, path: Path | str) -> StoreError:
             "(SQLite rolled the unfinished change back: nothing is half-written)",
             path=path,
         )
+    if "disk i/o error" in lowered:
+        return StoreError(
+            f"the store could not be read or written ({text}); check that the disk holding "
+            "it is not full (df) and is healthy, then run the command again",
+            path=path,
+        )
     if "readonly" in lowered or "read-only" in lowered:
         return StoreError(
-            f"the store cannot be written ({text}); make {folder} and the files in it writable "
-            "by the user running digest",
+            f"the store cannot be written ({text}): its folder or file system is read-only; "
+            f"make {folder} and its files writable by the user running digest (or remount "
+            "the file system read-write)",
             path=path,
         )
     if "locked" in lowered or "busy" in lowered:

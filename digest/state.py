@@ -15,6 +15,7 @@ there is nothing to move.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from pathlib import Path
@@ -80,6 +81,9 @@ def copy_database(source: Path, target: Path) -> None:
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, target)
-    except BaseException:
+    except BaseException as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+            # The copy's disk is full, not the store's: say so, naming the copy.
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from exc
         raise

@@ -24,7 +24,7 @@ from support.repo import REPO
 from digest._util.cron import WallClockCron, _cron_weekdays
 from digest.config import Config, load_config, read_config
 from digest.errors import LockBusy, StoreError
-from digest.jobstore import open_scheduler, stop_scheduler
+from digest.jobstore import due_time_cap, open_scheduler, stop_scheduler
 from digest.schedule import (
     JobFuncs,
     format_job_list,
@@ -536,3 +536,32 @@ def _stored_fetch_later_than(config: Config, *, minutes: int) -> bool:
 def _read_stderr_line(process: subprocess.Popen[str]) -> str:
     assert process.stderr is not None
     return process.stderr.readline()
+
+
+# -- a clock stepped backwards ---------------------------------------------------------------
+
+
+def test_due_times_are_capped_at_what_the_trigger_allows_from_now():
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    fetch, draft = plan_jobs(make_config_with_cron("0 7 1,15 * *"))[:2]
+    assert due_time_cap(fetch.trigger, now) == now + timedelta(hours=3)
+    assert due_time_cap(draft.trigger, now) == datetime(2026, 12, 1, 7, tzinfo=NY)
+
+
+def test_a_clock_set_back_a_day_does_not_silence_the_scheduler(tmp_path, jobs_path, caplog):
+    config = make_project(tmp_path / "p", every_hours=1)
+    with Running(config, RECORD):
+        wait_for(lambda: fired(config) == ["fetch"], "the first fetch at start")
+    # The clock was a day ahead when these were stored, and has been set back since.
+    scheduler = open_scheduler(config)
+    scheduler.start(paused=True)
+    ahead = datetime.now(UTC) + timedelta(days=1)
+    scheduler.modify_job("fetch", next_run_time=ahead)
+    stop_scheduler(scheduler, wait=False)
+
+    with Running(config, RECORD):
+        wait_for(lambda: "clock was set back" in caplog.text, "the capped due time")
+        rows = {r.id: r for r in list_jobs(config, RECORD)}
+    fetch_next = rows["fetch"].next_run
+    assert fetch_next is not None and fetch_next <= datetime.now(UTC) + timedelta(hours=1)
+    assert "fetch: its next run" in caplog.text

@@ -28,23 +28,33 @@ _LEGACY_TMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 _swept: set[Path] = set()
 
 
-def atomic_write(path: Path, data: bytes | str, *, backup: bool = False) -> None:
+def atomic_write(
+    path: Path, data: bytes | str, *, backup: bool = False, durable: bool = True
+) -> None:
     """Write `data` to `path` via a temporary file, fsync and rename.
 
     A reader sees the old file or the new one, never a mix. With `backup`, the previous
-    version is kept beside it as `<name>.bak` (itself written atomically).
+    version is kept beside it as `<name>.bak` (itself written atomically). `durable=False`
+    skips the fsyncs, for files that can be rebuilt (site pages). An OSError always names
+    `path`, even when it came from a write, which names no file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(path.parent)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    if backup and path.exists():
-        _write_and_rename(path.with_name(path.name + ".bak"), path.read_bytes())
-    _write_and_rename(path, payload)
-    _fsync_dir(path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_leftovers(path.parent)
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        if backup and path.exists():
+            _write_and_rename(path.with_name(path.name + ".bak"), path.read_bytes(), durable)
+        _write_and_rename(path, payload, durable)
+    except OSError as exc:
+        if (named := _naming(exc, path)) is exc:
+            raise
+        raise named from exc
+    if durable:
+        _fsync_dir(path.parent)
 
 
-def _write_and_rename(path: Path, payload: bytes) -> None:
+def _write_and_rename(path: Path, payload: bytes, durable: bool) -> None:
     for attempt in (1, 2):
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
         try:
@@ -53,7 +63,8 @@ def _write_and_rename(path: Path, payload: bytes) -> None:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
                 handle.write(payload)
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
                 os.replace(tmp_name, path)  # still open and locked: renaming is allowed
             return
         except FileNotFoundError:
@@ -64,6 +75,43 @@ def _write_and_rename(path: Path, payload: bytes) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
             raise
+
+
+def create_exclusively(path: Path, data: bytes | str, *, mode: int = 0o600) -> None:
+    """Create `path` holding `data`, whole, unless it exists (FileExistsError).
+
+    The content is written and synced under a temporary name, then hard-linked into place:
+    a kill or a full disk leaves no file, never an empty or partial one, and of two
+    processes racing, exactly one creates it.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            os.fchmod(handle.fileno(), mode)
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.link(tmp_name, path)
+    except OSError as exc:
+        if (named := _naming(exc, path)) is exc:
+            raise
+        raise named from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+    _fsync_dir(path.parent)
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The error with `path` as its file: a write names no file, a temporary one means
+    nothing to the reader."""
+    named = exc.filename
+    if named is None or str(named).endswith(TMP_SUFFIX):
+        return OSError(exc.errno, exc.strerror, str(path))
+    return exc
 
 
 def sweep_leftovers(folder: Path) -> list[Path]:
