@@ -55,7 +55,7 @@ def test_init_then_fetch_and_draft_from_a_subfolder(tmp_path: Path) -> None:
         local_feeds(config, server.url("/wire.xml"))
         fetched = digest(inside, "fetch", "--no-progress")
         assert fetched.returncode == 0, fetched.stderr
-    assert (project / ".digest").is_dir() and not (inside / ".digest").exists()
+    assert (project / "state").is_dir() and not (inside / "state").exists()
     drafted = digest(inside, "draft", "--date", "2026-12-01")
     assert drafted.returncode == 0, drafted.stderr
     assert (project / "issues" / "2026-12-01" / "draft.yaml").is_file()
