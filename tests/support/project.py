@@ -91,7 +91,8 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     """The single `error: ...` line of a failed command; fails on a traceback or more lines."""
     assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    # "error: PATH: what" or, for draft and lock errors, "PATH: error: what"
+    assert len(lines) == 1 and "error: " in lines[0], result.stderr
     return lines[0]
 
 
