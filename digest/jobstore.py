@@ -40,7 +40,7 @@ class PlannedJob:
 
 
 def jobstore_path(config: Config) -> Path:
-    return config.state_dir / JOBSTORE_NAME
+    return config.cache_dir / JOBSTORE_NAME
 
 
 def jobstore_url(config: Config) -> str:

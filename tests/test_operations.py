@@ -230,6 +230,9 @@ def test_the_scheduler_killed_and_restarted_in_a_row_with_fetches_running(
             last.kill()
     assert item_ids(project / "state" / "digest.sqlite") == expected
     assert leftovers(project) == []
+    # What can be rebuilt is in the cache, what cannot in state/.
+    assert sorted(p.name for p in (project / ".digest").glob("*.sqlite")) == ["schedule.sqlite"]
+    assert sorted(p.name for p in (project / "state").iterdir()) == ["digest.sqlite"]
 
 
 # -- a full disk, a read-only project, a damaged store ------------------------------------------

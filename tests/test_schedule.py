@@ -399,11 +399,11 @@ def test_run_once_runs_one_job_under_the_lock(tmp_path, jobs_path):
 
 def test_a_broken_job_store_is_a_clear_error(tmp_path, jobs_path):
     config = make_project(tmp_path / "p")
-    config.state_dir.mkdir()
-    (config.state_dir / "schedule.sqlite").write_text("not a database", encoding="utf-8")
+    config.cache_dir.mkdir()
+    (config.cache_dir / "schedule.sqlite").write_text("not a database", encoding="utf-8")
     with pytest.raises(StoreError, match="can be rebuilt: delete this file") as caught:
         serve(config, threading.Event(), RECORD)
-    assert caught.value.path == config.state_dir / "schedule.sqlite"
+    assert caught.value.path == config.cache_dir / "schedule.sqlite"
     with pytest.raises(StoreError):
         list_jobs(config, RECORD)
 
