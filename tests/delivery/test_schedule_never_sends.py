@@ -1,4 +1,4 @@
-"""The scheduler's jobs never send to a list: they are the fetch and the draft, and the
+"""The scheduler's jobs never send to a list: they are the fetch, the draft and the backup, and the
 list send is out of the scheduler's import graph (an import-linter contract, `make lint`)."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import tomllib
 from support.repo import REPO
 
 from digest.config import Config
-from digest.schedule import DRAFT_JOB, FETCH_JOB, plan_jobs
+from digest.schedule import BACKUP_JOB, DRAFT_JOB, FETCH_JOB, plan_jobs
 
 
-def test_the_planned_jobs_are_only_fetch_and_draft() -> None:
-    assert {job.func for job in plan_jobs(Config())} == {FETCH_JOB, DRAFT_JOB}
+def test_the_planned_jobs_are_only_fetch_draft_and_backup() -> None:
+    assert {job.func for job in plan_jobs(Config())} == {FETCH_JOB, DRAFT_JOB, BACKUP_JOB}
 
 
 def test_the_list_send_is_forbidden_to_the_scheduler_by_contract() -> None:
