@@ -274,7 +274,7 @@ def commands(issue: str) -> list[tuple[str, ...]]:
         ("site", "--full"),
         ("send", "--date", issue, "--to", "editor@example.org", "--dry-run"),
         ("draft", "--date", issue),
-        ("fetch",),
+        ("fetch", "--force"),  # every feed, due or not: the store is written
         ("status",),
         ("backup",),
     ]

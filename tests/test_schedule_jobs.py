@@ -98,7 +98,7 @@ def test_fetch_job_logs_one_line_per_run(tmp_path, logged):
 
     # Later, with every feed due and the feed server gone: every feed fails, which is
     # reported, never raised.
-    with sqlite3.connect(tmp_path / ".digest" / "digest.sqlite") as db:
+    with sqlite3.connect(tmp_path / "state" / "digest.sqlite") as db:
         db.execute("UPDATE feeds SET next_fetch = NULL")
     caplog.clear()
     assert fetch_job(str(tmp_path)) is True

@@ -79,7 +79,7 @@ def test_cache_control_max_age() -> None:
 
 
 def test_the_scheduler_wakes_every_5_minutes_by_default() -> None:
-    fetch, _ = plan_jobs(Config())
+    fetch = plan_jobs(Config())[0]
     assert fetch.trigger.interval == timedelta(minutes=5)
     older = Config(schedule=ScheduleSettings(fetch_every_hours=3))
     assert plan_jobs(older)[0].trigger.interval == timedelta(hours=3)
