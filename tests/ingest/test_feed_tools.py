@@ -205,7 +205,7 @@ def test_feeds_list_and_check(site) -> None:  # type: ignore[no-untyped-def]
     assert checked.returncode == 0, checked.stderr
     assert "ok      Wire One: HTTP 200, 5 item(s), newest 2026-11-20" in checked.stdout
     assert "would be polled every" in checked.stdout
-    assert not (root / ".digest" / "digest.sqlite").exists()  # check stores nothing
+    assert not (root / "state" / "digest.sqlite").exists()  # check stores nothing
     server.routes["/one.xml"] = Route(status=500)
     failing = digest("feeds", "check", "--project", str(root))
     assert failing.returncode == 1 and "FAILED  Wire One: HTTP 500" in failing.stdout

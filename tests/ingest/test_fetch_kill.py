@@ -73,7 +73,7 @@ def test_sigkill_at_random_moments_leaves_no_worker_and_loses_nothing(tmp_path: 
             lines.append(f"  - name: Feed {n}\n    url: {url}\n")
         (tmp_path / "feeds.yaml").write_text("".join(lines), encoding="utf-8")
         command = [sys.executable, "-m", "digest", "fetch", "--force", "--project", str(tmp_path)]
-        db = tmp_path / ".digest" / "digest.sqlite"
+        db = tmp_path / "state" / "digest.sqlite"
         for _ in range(KILLS):
             child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
             time.sleep(rng.uniform(0.3, 2.0))
