@@ -200,7 +200,12 @@ def test_the_scheduler_killed_and_restarted_in_a_row_with_fetches_running(
     project = fresh_copy(
         served,
         tmp_path / "p",
-        {"schedule": {"fetch_every_hours": 0.0005}, "backup": {"keep": 2}},
+        {
+            "schedule": {"fetch_every_hours": 0.0005},
+            # Every feed is due again within two seconds (polling is per feed since 5 min).
+            "fetch": {"min_poll_minutes": 0.01, "max_poll_hours": 0.0005},
+            "backup": {"keep": 2},
+        },
     )
     rng = random.Random(20)
     log = tmp_path / "schedule.log"
