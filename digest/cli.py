@@ -138,7 +138,7 @@ def _config(project: Path | None) -> Config:
 
 def _issue_date(config: Config, given: datetime | None) -> date:
     """The issue to work on: the given date, else the next unpublished one."""
-    from digest.editorial import draft
+    from digest.editorial import draft  # loaded on use: keeps start-up fast
 
     if given is not None:
         return given.date()
@@ -147,7 +147,7 @@ def _issue_date(config: Config, given: datetime | None) -> date:
 
 def _latest_issue_date(config: Config, given: datetime | None) -> date:
     """The issue to render or publish: the given date, else the newest draft on disk."""
-    from digest.editorial import draft
+    from digest.editorial import draft  # loaded on use: keeps start-up fast
 
     if given is not None:
         return given.date()
@@ -204,7 +204,7 @@ def fetch(project: Path | None, progress: bool | None, force: bool) -> None:
         digest fetch --force    # after an outage: do not wait out the backoff
     """
     config = _config(project)
-    from digest import pipeline, report
+    from digest import pipeline, report  # loaded on use: keeps start-up fast
 
     show = sys.stderr.isatty() if progress is None else progress
     run = pipeline.run_fetch(config, now=utc_now(), show_progress=show, force=force)
@@ -245,7 +245,7 @@ def draft(
         digest draft --date 2026-12-01
     """
     config = _config(project)
-    from digest import pipeline, report
+    from digest import pipeline, report  # loaded on use: keeps start-up fast
 
     when = _issue_date(config, issue_date)
     summary = pipeline.run_draft(
@@ -270,7 +270,7 @@ def run(project: Path | None, issue_date: datetime | None, progress: bool | None
         digest run --project /srv/alliance
     """
     config = _config(project)
-    from digest import pipeline, report
+    from digest import pipeline, report  # loaded on use: keeps start-up fast
 
     show = sys.stderr.isatty() if progress is None else progress
     report.print_fetch_summary(pipeline.run_fetch(config, now=utc_now(), show_progress=show))
@@ -289,7 +289,7 @@ def status(project: Path | None, as_json: bool) -> None:
         digest status --json | jq '.feeds[] | select(.consecutive_failures > 0)'
     """
     config = _config(project)
-    from digest import report
+    from digest import report  # loaded on use: keeps start-up fast
 
     data = report.status_data(config, now=utc_now())
     if as_json:
@@ -309,7 +309,7 @@ def check(project: Path | None, issue_date: datetime | None) -> None:
         digest check --date 2026-12-01
     """
     config, problems = read_config(_project(project) / CONFIG_NAME)
-    from digest.editorial import check
+    from digest.editorial import check  # loaded on use: keeps start-up fast
 
     if config is not None:
         problems += check.check_project(config, _as_date(issue_date))
@@ -339,7 +339,7 @@ def render(project: Path | None, issue_date: datetime | None, force: bool) -> No
         digest render --date 2026-12-01
     """
     config = _config(project)
-    from digest import pipeline
+    from digest import pipeline  # loaded on use: keeps start-up fast
 
     when = _latest_issue_date(config, issue_date)
     for path in pipeline.run_render(config, when, now=utc_now(), force=force):
@@ -373,7 +373,7 @@ def pdf(
         digest pdf --date 2026-12-01 --paper a4
     """
     config = _config(project)
-    from digest import pipeline
+    from digest import pipeline  # loaded on use: keeps start-up fast
 
     when = _latest_issue_date(config, issue_date)
     click.echo(str(pipeline.run_pdf(config, when, paper=paper, output=output)))
@@ -397,7 +397,7 @@ def preview(project: Path | None, issue_date: datetime | None, port: int) -> Non
         digest preview --port 8001   # then open http://127.0.0.1:8001/
     """
     config = _config(project)
-    from digest.publish import preview as preview_server
+    from digest.publish import preview as preview_server  # loaded on use: keeps start-up fast
 
     when = _latest_issue_date(config, issue_date)
     click.echo(f"Preview of {when} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
@@ -420,7 +420,7 @@ def publish(
         digest publish --date 2026-12-01 --force --note "Corrected the date of the 2+2."
     """
     config = _config(project)
-    from digest import pipeline
+    from digest import pipeline  # loaded on use: keeps start-up fast
 
     when = _latest_issue_date(config, issue_date)
     if force and not note and sys.stdin.isatty():
@@ -449,7 +449,7 @@ def site(project: Path | None, full: bool) -> None:
         digest site --project /srv/alliance
     """
     config = _config(project)
-    from digest.publish.site import archive
+    from digest.publish.site import archive  # loaded on use: keeps start-up fast
 
     report = archive.build_site(config, now=utc_now(), full=full)
     click.echo(str(report))
@@ -525,14 +525,14 @@ def send(
         digest send --export mailchimp
         digest send --check-dns
     """
-    from digest.delivery import lifecycle
-    from digest.delivery import send as sender
+    from digest.delivery import lifecycle  # loaded on use: keeps start-up fast
+    from digest.delivery import send as sender  # loaded on use: keeps start-up fast
 
     if check_dns:
         _check_dns(_config(project))
         return
     if service:
-        from digest.delivery.exports import export_html
+        from digest.delivery.exports import export_html  # loaded on use: keeps start-up fast
 
         config = _config(project)
         when = _latest_issue_date(config, issue_date)
@@ -572,7 +572,7 @@ def send(
 
 
 def _list_recipients(config: Config, list_csv: str) -> tuple[Any, ...]:
-    from digest.delivery import db, roster, subscribers
+    from digest.delivery import db, roster, subscribers  # loaded on use: keeps start-up fast
 
     if list_csv != STORE_LIST:
         return subscribers.read_subscribers(Path(list_csv))
@@ -597,7 +597,7 @@ def _confirm_list_send(count: int) -> None:
 
 
 def _check_dns(config: Config) -> None:
-    from digest.delivery import dkim
+    from digest.delivery import dkim  # loaded on use: keeps start-up fast
 
     findings = dkim.check_dns(config, dkim.dns_txt)
     for finding in findings:
@@ -627,7 +627,7 @@ def serve(project: Path | None, host: str, port: int) -> None:
         digest serve --project /srv/alliance --port 8025
     """
     config = _config(project)
-    from digest.delivery import serve as endpoints
+    from digest.delivery import serve as endpoints  # loaded on use: keeps start-up fast
 
     endpoints.serve(config, host=host, port=port, announce=click.echo)
 
@@ -677,8 +677,8 @@ def subscribers_import(project: Path | None, file: Path) -> None:
         digest subscribers import members.csv
     """
     config = _config(_group_project(project))
-    from digest.delivery import db, roster
-    from digest.delivery import subscribers as files
+    from digest.delivery import db, roster  # loaded on use: keeps start-up fast
+    from digest.delivery import subscribers as files  # loaded on use: keeps start-up fast
 
     rows = files.read_rows(file)
     with db.open_store(config) as store:
@@ -705,9 +705,9 @@ def subscribers_export(project: Path | None, file: Path | None, fmt: str) -> Non
         digest subscribers export --format constantcontact contacts.csv
     """
     config = _config(_group_project(project))
-    from digest._util.fs import atomic_write
-    from digest.delivery import db, roster
-    from digest.delivery import subscribers as files
+    from digest._util.fs import atomic_write  # loaded on use: keeps start-up fast
+    from digest.delivery import db, roster  # loaded on use: keeps start-up fast
+    from digest.delivery import subscribers as files  # loaded on use: keeps start-up fast
 
     with db.open_store(config) as store:
         rows = roster.all_rows(store.conn)
@@ -735,7 +735,7 @@ def init(directory: Path) -> None:
     Example:
         digest init ~/alliance && cd ~/alliance && digest fetch
     """
-    from digest.project import init_project
+    from digest.project import init_project  # loaded on use: keeps start-up fast
 
     for path in init_project(directory):
         click.echo(f"created {path}")
@@ -761,7 +761,7 @@ def candidates(
         digest candidates --search Okinawa --all
     """
     config = _config(project)
-    from digest import pipeline, report
+    from digest import pipeline, report  # loaded on use: keeps start-up fast
 
     when = _issue_date(config, issue_date)
     found = pipeline.run_candidates(config, when, now=utc_now(), search=search)
@@ -787,7 +787,7 @@ def schedule(project: Path | None, list_only: bool, once: str | None) -> None:
         digest schedule --project /srv/alliance --once draft   # from cron
     """
     config = _config(project)
-    from digest import schedule as scheduler
+    from digest import schedule as scheduler  # loaded on use: keeps start-up fast
 
     if once:
         sys.exit(scheduler.run_once(config, once))
@@ -810,7 +810,7 @@ def backup(project: Path | None, directory: Path | None) -> None:
         digest backup /mnt/offsite/alliance
     """
     config = _config(project)
-    from digest.backup import make_backup
+    from digest.backup import make_backup  # loaded on use: keeps start-up fast
 
     target = directory or config.backups_dir
     click.echo(str(make_backup(config.project_dir, target, now=utc_now())))
@@ -831,7 +831,11 @@ def restore(project: Path | None, backup: Path, yes: bool) -> None:
     Example:
         digest restore backups/digest-backup-20261201T070000Z
     """
-    from digest.backup import changes, read_manifest, restore_backup
+    from digest.backup import (  # loaded on use: keeps start-up fast
+        changes,
+        read_manifest,
+        restore_backup,
+    )
 
     # A lost project may have no feeds.yaml yet: --project, else the current folder.
     given = project or click.get_current_context().find_root().params.get("project")
@@ -872,8 +876,8 @@ def match(project: Path | None, text: str) -> None:
             'digest match "Hegseth and Nakatani discuss co-production"'
         )
     config = _config(project)
-    from digest import report
-    from digest.relevance import score as relevance
+    from digest import report  # loaded on use: keeps start-up fast
+    from digest.relevance import score as relevance  # loaded on use: keeps start-up fast
 
     scored = relevance.explain(text, config.rules, now=utc_now())
     report.print_match(scored)
@@ -910,7 +914,7 @@ def prune(project: Path | None, before: datetime) -> None:
         digest prune --before 2025-01-01
     """
     config = _config(project)
-    from digest.ingest.store import Store, store_path
+    from digest.ingest.store import Store, store_path  # loaded on use: keeps start-up fast
 
     with Store.open(store_path(config)) as store:
         removed = store.prune(before.replace(tzinfo=UTC))
@@ -936,7 +940,7 @@ def demo(directory: Path | None, picks: int) -> None:
     Example:
         digest demo /tmp/alliance-demo
     """
-    from digest.demo import run as demo_run
+    from digest.demo import run as demo_run  # loaded on use: keeps start-up fast
 
     result = demo_run.run_demo(directory or Path("demo"), picks=picks, now=utc_now())
     click.echo(f"email:   {result.email_html}")
@@ -971,8 +975,8 @@ def feeds_list(project: Path) -> None:
         digest feeds list --project ~/alliance
     """
     config = _config(project)
-    from digest import report
-    from digest.ingest.store import store_path
+    from digest import report  # loaded on use: keeps start-up fast
+    from digest.ingest.store import store_path  # loaded on use: keeps start-up fast
 
     # Listing creates nothing: before the first fetch there is no store to ask.
     fetched = store_path(config).exists()
@@ -1009,7 +1013,7 @@ def feeds_add(project: Path, url: str, name: str | None, lang: str | None, kind:
         digest feeds add https://www.asahi.com/rss/asahi/newsheadlines.rdf --name 朝日新聞
     """
     config = _config(project)
-    from digest.ingest import feedtools
+    from digest.ingest import feedtools  # loaded on use: keeps start-up fast
 
     added = feedtools.add_feed(config, url, name=name, lang=lang, kind=kind, now=utc_now())
     click.echo(added)
@@ -1026,7 +1030,7 @@ def feeds_import(project: Path, opml_file: Path) -> None:
         digest feeds import subscriptions.opml
     """
     config = _config(project)
-    from digest.ingest import feedtools
+    from digest.ingest import feedtools  # loaded on use: keeps start-up fast
 
     click.echo(feedtools.import_opml(config, opml_file, now=utc_now()))
 
@@ -1042,8 +1046,8 @@ def feeds_export(project: Path, opml_file: Path | None) -> None:
         digest feeds export alliance-feeds.opml
     """
     config = _config(project)
-    from digest._util.fs import atomic_write
-    from digest.ingest.opml import to_opml
+    from digest._util.fs import atomic_write  # loaded on use: keeps start-up fast
+    from digest.ingest.opml import to_opml  # loaded on use: keeps start-up fast
 
     data = to_opml(config.feeds, title=config.site.title, now=utc_now())
     if opml_file is None:
@@ -1066,8 +1070,8 @@ def feeds_check(project: Path) -> None:
         digest feeds check --project ~/alliance
     """
     config = _config(project)
-    from digest import report
-    from digest.ingest.probe import probe_feeds
+    from digest import report  # loaded on use: keeps start-up fast
+    from digest.ingest.probe import probe_feeds  # loaded on use: keeps start-up fast
 
     probes = probe_feeds(config, [f for f in config.feeds if f.enabled], now=utc_now())
     report.print_probes(probes)

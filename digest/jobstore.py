@@ -49,6 +49,7 @@ def jobstore_url(config: Config) -> str:
 
 def open_scheduler(config: Config) -> Any:
     """A BackgroundScheduler on the project's job store, not started."""
+    # APScheduler and SQLAlchemy take a while to import: only a running scheduler pays it.
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -65,7 +66,7 @@ def open_scheduler(config: Config) -> Any:
 
 def start_paused(scheduler: Any, config: Config) -> None:
     """Open the job store without running anything yet."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError  # as above
 
     try:
         scheduler.start(paused=True)

@@ -16,8 +16,11 @@ from rich.text import Text
 
 from digest._util.text import console_safe
 from digest.config import Config
+from digest.editorial import draft
 from digest.ingest.probe import Probe
+from digest.ingest.store import HEALTH_WINDOW, Store, store_path
 from digest.models import Candidate, DraftSummary, FeedHealth, RunReport, Scored
+from digest.publish.site import archive
 
 
 def print_fetch_summary(run: RunReport) -> None:
@@ -75,8 +78,6 @@ def health_json(health: FeedHealth) -> dict[str, Any]:
 
 def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
     """Feed health and the newest draft's counts as plain data (the JSON of `status --json`)."""
-    from digest.editorial import draft
-    from digest.ingest.store import HEALTH_WINDOW, Store, store_path
 
     with Store.open(store_path(config)) as store:
         health = store.feed_health(config.feeds, now)
@@ -102,7 +103,6 @@ def status_data(config: Config, *, now: datetime) -> dict[str, Any]:
 
 def half_done_publishes(config: Config) -> list[dict[str, Any]]:
     """Publishes a crash cut short, each with the command that finishes it."""
-    from digest.publish.site import archive
 
     return [
         {

@@ -25,6 +25,7 @@ Each run logs exactly one summary line on the `digest.schedule` logger.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -44,12 +45,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest import jobstore
+from digest import jobstore, pipeline
 from digest._util.cron import cron_trigger
 from digest._util.fs import exclusive_lock, lock_holder
 from digest.backup import BackupReport, make_backup, prune_backups
 from digest.config import Config, ScheduleSettings, load_config
 from digest.delivery.notices import draft_notice, notify_editors
+from digest.editorial import draft
 from digest.errors import ConfigError, DigestError, LockBusy, os_error, store_error
 from digest.jobstore import PlannedJob
 from digest.models import DraftSummary
@@ -172,7 +174,6 @@ def draft_issue_date(config: Config, now: datetime) -> date:
 
     A draft made up hours after a downtime still drafts the issue it was scheduled for.
     """
-    from digest.editorial import draft
 
     settings = config.schedule
     tz = ZoneInfo(settings.timezone)
@@ -246,7 +247,6 @@ def run_once(
 ) -> int:
     """Run one job now, for cron: holds the scheduler lock (waiting up to `wait_s` for a
     running job or scheduler), so runs never overlap. Exit status 1 if the job failed."""
-    import importlib
 
     refs = {"fetch": funcs.fetch, "draft": funcs.draft, "backup": funcs.backup}
     if job not in refs:
@@ -356,7 +356,6 @@ _OUTCOMES = ("fetched", "not_modified", "unchanged", "skipped", "failed", "gone"
 
 def fetch_job(project_dir: str) -> bool:
     """Fetch every feed into the store and log one line; False if the run failed."""
-    from digest import pipeline
 
     started = time.monotonic()
     report = _attempt(
@@ -386,7 +385,6 @@ def draft_job(project_dir: str) -> bool:
     When the editors cannot be mailed (no smtp.host), the notice follows that line in the
     same log record.
     """
-    from digest import pipeline
 
     def refresh() -> tuple[Config, datetime, date, DraftSummary]:
         config = load_config(Path(project_dir))

@@ -226,7 +226,7 @@ def _tag(record: str, tag: str) -> str:
 
 def dns_txt(name: str) -> list[str]:
     """TXT strings of a DNS name from the system's resolver (dnspython); none if absent."""
-    import dns.exception
+    import dns.exception  # dnspython: only `send --check-dns` needs it
     import dns.resolver
 
     try:

@@ -215,7 +215,7 @@ def _page(
 
 def serve(config: Config, *, host: str, port: int, announce: Callable[[str], None]) -> None:
     """Run the application under waitress until interrupted."""
-    from waitress.server import create_server
+    from waitress.server import create_server  # only `digest serve` runs a server
 
     server = create_server(
         make_app(config),

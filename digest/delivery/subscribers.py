@@ -8,6 +8,7 @@ A `status` column marks rows that must not be mailed (unsubscribed, cleaned, bou
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -189,7 +190,6 @@ def parse_addresses(values: Sequence[str]) -> tuple[Recipient, ...]:
 
 def rows_to_csv(rows: Sequence[SubscriberRow], fmt: Format) -> str:
     """A subscriber file in the column names of `fmt`, one row per address."""
-    import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -14,6 +14,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from io import StringIO
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -67,7 +68,6 @@ def demo_config_text(feeds: list[samples.SampleFeed], base_url: str) -> str:
         entry["kind"] = feed.kind
         entries.append(entry)
     document["feeds"] = entries
-    from io import StringIO
 
     out = StringIO()
     yaml.dump(document, out)

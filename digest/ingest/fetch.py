@@ -298,7 +298,7 @@ def make_clients(
     )
     # One SSL context for every client: building one costs milliseconds and megabytes.
     context = ssl.create_default_context()
-    try:
+    try:  # certifi's bundle when installed (httpx brings it), else the system's
         import certifi
 
         context.load_verify_locations(certifi.where())
@@ -719,7 +719,7 @@ class _Progress:
     """A rich progress bar on stderr, erased when the run ends."""
 
     def __init__(self, total: int) -> None:
-        from rich.console import Console
+        from rich.console import Console  # a progress bar only on a terminal
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.progress = Progress(

@@ -38,8 +38,11 @@ from digest.editorial import check, draft, draftfile
 from digest.editorial.issue import issue_from_draft
 from digest.editorial.schema import DraftCandidate
 from digest.errors import DigestError, DraftConflict, LockBusy
+from digest.ingest.store import Store, store_path
 from digest.models import Candidate, Problem, Rendered
+from digest.publish.email import render
 from digest.publish.templates import templates_for
+from digest.relevance.candidates import select_candidates
 
 PAGE_TEMPLATE = "preview.html.j2"
 POLL_MS = 250
@@ -110,7 +113,6 @@ def _build(
     previous: draftfile.DraftFile | None = None,
 ) -> tuple[PreviewState, draftfile.DraftFile | None]:
     """Parse, check and render one version of the draft (`data` is the file's bytes)."""
-    from digest.publish.email import render
 
     started = time.perf_counter()
     version = content_version(data)
@@ -270,8 +272,6 @@ class Preview:
 
     def store_candidates(self) -> list[Candidate]:
         """Every candidate of the issue's window, from the store, best first."""
-        from digest.ingest.store import Store, store_path
-        from digest.relevance.candidates import select_candidates
 
         window = draft.issue_window(self.config, self.issue_date)
         with Store.open(store_path(self.config)) as store:
