@@ -118,25 +118,26 @@ def run_publish(
     return archive.publish(config, issue_date, now=now, force=force, note=note)
 
 
+def check_errors(config: Config, issue_date: date) -> str | None:
+    """What `digest check` finds wrong with the issue, in one line (None if nothing)."""
+    errors = [p for p in check.check_project(config, issue_date) if p.severity == "error"]
+    if not errors:
+        return None
+    shown = "; ".join(str(p) for p in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"`digest check` finds {len(errors)} error(s): {shown}{more}"
+
+
 def refuse_if_check_fails(config: Config, issue_date: date) -> None:
     """Publishing is final: an issue with errors in `digest check` is not published."""
-    errors = [p for p in check.check_project(config, issue_date) if p.severity == "error"]
-    if errors:
-        shown = "; ".join(str(p) for p in errors[:3])
-        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-        raise PublishError(
-            f"not published: `digest check` finds {len(errors)} error(s): {shown}{more}; "
-            "fix the draft and publish again"
-        )
+    if found := check_errors(config, issue_date):
+        raise PublishError(f"not published: {found}; fix the draft and publish again")
 
 
 def refuse_render_with_errors(config: Config, issue_date: date) -> None:
     """Email files are for proofing what will be published: not from a draft with errors."""
-    errors = [p for p in check.check_project(config, issue_date) if p.severity == "error"]
-    if errors:
-        shown = "; ".join(str(p) for p in errors[:3])
-        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    if found := check_errors(config, issue_date):
         raise RenderError(
-            f"not rendered: `digest check` finds {len(errors)} error(s): {shown}{more}; "
-            "fix the draft and render again, or add --force to render it as it is"
+            f"not rendered: {found}; fix the draft and render again, or add --force to"
+            " render it as it is"
         )
