@@ -112,3 +112,47 @@ def test_publish_killed_at_random_moments_is_finished_by_a_rerun(
     assert any(interrupted for _, interrupted, _ in outcomes), outcomes
     assert any(half for _, _, half in outcomes), outcomes
     print("moment s, killed, half-done:", outcomes)
+
+
+def _intent(project: Path, **fields: object) -> None:
+    (project / "issues" / DAY / INTENT_NAME).write_text(json.dumps(fields), encoding="utf-8")
+
+
+def test_a_publish_killed_after_writing_published_json_is_finished(
+    template: Path, tmp_path: Path
+) -> None:
+    """The last moment of a publish: published.json is written, the intent not yet removed."""
+    project = tmp_path / "last-moment"
+    shutil.copytree(template, project)
+    draft_bytes = (project / "issues" / DAY / "draft.yaml").read_bytes()
+    first = subprocess.run(command(project, "publish", "--date", DAY), capture_output=True)
+    assert first.returncode == 0, first.stderr
+    started = archive.read_published(project / "issues" / DAY / "published.json").published_at
+    _intent(project, force=False, note=None, started_at=started.isoformat())
+
+    rerun = subprocess.run(
+        command(project, "publish", "--date", DAY), capture_output=True, text=True, timeout=120
+    )
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert_completely_published(project, draft_bytes)
+
+
+def test_a_correction_killed_before_writing_published_json_is_still_made(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "correction"
+    shutil.copytree(template, project)
+    assert subprocess.run(command(project, "publish", "--date", DAY)).returncode == 0
+    published = archive.read_published(project / "issues" / DAY / "published.json")
+    later = published.updated_at.replace(year=published.updated_at.year + 1)
+    _intent(project, force=True, note="Corrected a name.", started_at=later.isoformat())
+
+    rerun = subprocess.run(
+        command(project, "publish", "--date", DAY), capture_output=True, text=True, timeout=120
+    )
+
+    assert rerun.returncode == 0, rerun.stderr
+    corrected = archive.read_published(project / "issues" / DAY / "published.json")
+    assert [c.note for c in corrected.corrections] == ["Corrected a name."]
+    assert not (project / "issues" / DAY / INTENT_NAME).exists()

@@ -164,14 +164,20 @@ def _publish_locked(
     note = (note or "").strip() or None
     remove_write_leftovers(folder, (INTENT_NAME, PUBLISHED_NAME, *EMAIL_FILES))
     intent = read_intent(folder)
-    if intent is not None:  # a publish was cut short: finish what it set out to do
-        force, note = force or intent.force, note or intent.note
     previous = read_published(path) if path.exists() else None
     issue = draft.load_issue(config, issue_date)
     unchanged = previous is not None and previous.content_hash == content_hash(issue)
-    if previous is not None and unchanged and intent is None and not (force or note):
+    if (
+        previous is not None
+        and unchanged
+        and not (force or note)
+        and (intent is None or _intent_written(previous, intent))
+    ):
         _complete(config, previous, now=now)  # nothing changed: only finish what lacks
+        (folder / INTENT_NAME).unlink(missing_ok=True)
         return
+    if intent is not None:  # a publish was cut short: finish what it set out to do
+        force, note = force or intent.force, note or intent.note
     _check_republish(previous, path, force=force, note=note)
     if intent is None:
         _write_intent(folder, Intent(force=force, note=note, started_at=now))
@@ -187,6 +193,13 @@ def _publish_locked(
     atomic_write(path, published_to_json(published))  # the issue is published from here on
     shutil.rmtree(staging, ignore_errors=True)
     (folder / INTENT_NAME).unlink(missing_ok=True)
+
+
+def _intent_written(previous: Published, intent: Intent) -> bool:
+    """Whether the publish cut short had already written its published.json (killed after
+    that write, before removing the intent): a first publication always had, once the file
+    exists; a correction had if the file holds it, stamped with the run's start."""
+    return not intent.force or previous.updated_at >= intent.started_at
 
 
 def _stage_issue_files(
