@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from support.publish_project import ISSUE_DATE, write_project
 
+from digest._util.fs import TMP_SUFFIX
 from digest.config import load_config
 from digest.publish.site import archive
 from digest.publish.site.archive import INTENT_NAME, STAGING_NAME
@@ -75,7 +76,11 @@ def assert_completely_published(project: Path, draft_bytes: bytes) -> None:
     assert (site / DAY / pdf_name).read_bytes() == (issue_dir / pdf_name).read_bytes()
     assert 'rel="enclosure" type="application/pdf"' in (site / "feed.xml").read_text("utf-8")
     assert not any(p.name.startswith(".digest-staging") for p in site.iterdir())
-    leftovers = [p for p in project.rglob("*.tmp")] + [p for p in project.rglob(".*.tmp")]
+    leftovers = [
+        *project.rglob("*.tmp"),
+        *project.rglob(".*.tmp"),
+        *project.rglob(f"*{TMP_SUFFIX}"),
+    ]
     assert not leftovers, leftovers
     report = archive.build_site(config, now=frozen.published_at)
     assert report.written == () and report.removed == (), report

@@ -23,7 +23,6 @@ writer.py (files), pdf.py (the PDF). Their public names are re-exported here.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from digest._util.fs import atomic_write, exclusive_lock
+from digest._util.fs import atomic_write, exclusive_lock, sweep_leftovers
 from digest.config import Config
 from digest.editorial import draft
 from digest.errors import LockBusy, PublishError
@@ -162,7 +161,7 @@ def _publish_locked(
     folder = config.issue_dir(issue_date)
     path = published_path(config, issue_date)
     note = (note or "").strip() or None
-    remove_write_leftovers(folder, (INTENT_NAME, PUBLISHED_NAME, *EMAIL_FILES))
+    sweep_leftovers(folder)  # what a killed write of the last run left, intent included
     intent = read_intent(folder)
     previous = read_published(path) if path.exists() else None
     issue = draft.load_issue(config, issue_date)
@@ -227,17 +226,6 @@ def _complete(config: Config, published: Published, *, now: datetime) -> None:
             os.replace(staging / name, folder / name)
         shutil.rmtree(staging, ignore_errors=True)
     build_site(config, now=now)
-
-
-def remove_write_leftovers(folder: Path, names: Sequence[str]) -> None:
-    """Remove the temporary files a killed atomic write of `names` left in `folder`.
-
-    Only ours: atomic_write names them ".NAME.RANDOM.tmp"; the lock held by the caller
-    means no write of them is under way.
-    """
-    for name in names:
-        for leftover in folder.glob(f".{glob.escape(name)}.*.tmp"):
-            leftover.unlink(missing_ok=True)
 
 
 def read_intent(folder: Path) -> Intent | None:
